@@ -1,0 +1,107 @@
+"""Notifications: one per alert and channel, each with an id that never changes on redelivery.
+
+The id is derived from what happened (appointment, kind of change, when it was made, the new
+start) and the channel. A stream batch delivered twice therefore yields the same ids, which the
+FIFO queue uses as deduplication ids and the sender as idempotency keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from practitioner_alerts.domain.appointments import AppointmentChange
+from practitioner_alerts.domain.rule import ChangeKind
+from practitioner_alerts.domain.settings import CalendarSettings, Locale
+
+Channel = Literal["sms", "email", "in_app"]
+AlertKind = Literal["booked", "cancelled", "rescheduled", "test"]
+
+
+class AlertContent(BaseModel):
+    """Everything a message needs to say what happened, in the calendar's language and zone."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: AlertKind
+    calendar_id: str
+    appointment_id: str
+    starts_at: AwareDatetime
+    previous_starts_at: AwareDatetime | None = None
+    changed_at: AwareDatetime
+    patient_first_name: str | None = None
+    patient_last_name: str | None = None
+    visit_motive: str | None = None
+    practitioner_name: str | None = None
+    time_zone: str
+    locale: Locale
+
+
+class Notification(BaseModel):
+    """One queue message: an alert to deliver on one channel to one address."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notification_id: str
+    channel: Channel
+    to: str | None = None
+    alert: AlertContent
+
+
+def notification_id(
+    appointment_id: str, kind: str, changed_at: datetime, starts_at: datetime, channel: Channel
+) -> str:
+    # Instants go in as UTC so the same change written with another offset keeps its id.
+    parts = (
+        appointment_id,
+        kind,
+        changed_at.astimezone(UTC).isoformat(),
+        starts_at.astimezone(UTC).isoformat(),
+        channel,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def alert_content(change: AppointmentChange, kind: ChangeKind, settings: CalendarSettings) -> AlertContent:
+    after = change.after
+    assert after is not None  # only INSERT and MODIFY alert
+    previous = change.before.starts_at if kind is ChangeKind.RESCHEDULED and change.before else None
+    return AlertContent(
+        kind=kind.value,  # type: ignore[arg-type]  # only booked/cancelled/rescheduled get here
+        calendar_id=after.calendar_id,
+        appointment_id=after.appointment_id,
+        starts_at=after.starts_at,
+        previous_starts_at=previous,
+        changed_at=after.changed_at,
+        patient_first_name=after.patient_first_name,
+        patient_last_name=after.patient_last_name,
+        visit_motive=after.visit_motive,
+        practitioner_name=settings.practitioner_name,
+        time_zone=settings.time_zone,
+        locale=settings.locale,
+    )
+
+
+def notifications_for(content: AlertContent, settings: CalendarSettings, *, in_app: bool) -> list[Notification]:
+    """One notification per configured contact, plus the in-calendar feed when it is on."""
+    addresses: list[tuple[Channel, str | None]] = []
+    if settings.alert_mobile:
+        addresses.append(("sms", settings.alert_mobile))
+    if settings.alert_email:
+        addresses.append(("email", settings.alert_email))
+    if in_app:
+        addresses.append(("in_app", None))
+    return [
+        Notification(
+            notification_id=notification_id(
+                content.appointment_id, content.kind, content.changed_at, content.starts_at, channel
+            ),
+            channel=channel,
+            to=to,
+            alert=content,
+        )
+        for channel, to in addresses
+    ]

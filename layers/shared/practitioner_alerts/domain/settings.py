@@ -1,0 +1,153 @@
+"""A calendar's alert settings, validated the same way wherever they come from.
+
+The settings API and the local runtime's ``--calendars`` file both go through
+:class:`CalendarSettings`, so a value that one accepts the other accepts too.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+Locale = Literal["de", "en", "fr", "it"]
+SUPPORTED_LOCALES: tuple[Locale, ...] = ("de", "en", "fr", "it")
+DEFAULT_TIME_ZONE = "Europe/Berlin"
+DEFAULT_REGION = "DE"
+
+# Microsoft's consumer mailboxes file automated mail under spam more often than others; the help
+# article warns about hotmail, outlook and live, and msn is the same service.
+SPAM_PRONE_MAILBOXES = frozenset({"hotmail", "outlook", "live", "msn"})
+
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+@cache
+def _country_of_zone() -> dict[str, str]:
+    """IANA zone -> ISO country, from the zone.tab that tzdata ships."""
+    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    mapping: dict[str, str] = {}
+    for line in table.splitlines():
+        if line and not line.startswith("#"):
+            country, _coordinates, zone, *_ = line.split("\t")
+            mapping[zone] = country
+    return mapping
+
+
+def region_for(time_zone: str) -> str:
+    """The country whose numbering plan applies to numbers typed without a country code."""
+    return _country_of_zone().get(time_zone, DEFAULT_REGION)
+
+
+@cache
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def normalize_mobile(raw: str, region: str) -> str:
+    """E.164 form of a mobile number, or ValueError saying what is wrong with it."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as error:
+        raise ValueError("is not a phone number") from error
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise ValueError("is not a mobile number; SMS cannot reach a landline")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    """Normalized address, checked for syntax only: Lambda must not wait on DNS."""
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from error
+
+
+def is_spam_prone(email: str) -> bool:
+    """True for hotmail/outlook/live/msn in every country variant (hotmail.de, live.co.uk...)."""
+    domain = email.rpartition("@")[2].lower()
+    return domain.split(".", 1)[0] in SPAM_PRONE_MAILBOXES
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+class CalendarSettings(BaseModel):
+    """Who hears about a calendar's online changes, and in which language and time zone.
+
+    An empty or missing ``alert_email`` or ``alert_mobile`` switches that channel off.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    calendar_id: Annotated[str, Field(min_length=1, max_length=200)]
+    practitioner_name: Annotated[str, Field(max_length=200)] | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
+    locale: Locale = "de"
+    alert_email: str | None = None
+    alert_mobile: str | None = None
+
+    @field_validator("alert_email", "alert_mobile", "practitioner_name", mode="before")
+    @classmethod
+    def _empty_means_off(cls, value: object) -> object:
+        return _blank_to_none(value)
+
+    @field_validator("time_zone", mode="before")
+    @classmethod
+    def _default_time_zone(cls, value: object) -> object:
+        return _blank_to_none(value) or DEFAULT_TIME_ZONE
+
+    @field_validator("locale", mode="before")
+    @classmethod
+    def _default_locale(cls, value: object) -> object:
+        return _blank_to_none(value) or "de"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana_time_zone(cls, value: str) -> str:
+        if value not in _known_time_zones():
+            raise ValueError("is not an IANA time zone name such as Europe/Berlin")
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("is not an IANA time zone name such as Europe/Berlin") from error
+        return value
+
+    @field_validator("alert_email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_email(value)
+
+    @field_validator("alert_mobile")
+    @classmethod
+    def _valid_mobile(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Fields validate in declaration order, so a valid time_zone is already in info.data;
+        # numbers typed without a country code are read in that zone's country.
+        if value is None:
+            return None
+        return normalize_mobile(value, region_for(info.data.get("time_zone", DEFAULT_TIME_ZONE)))
+
+    @property
+    def channels(self) -> tuple[Literal["sms", "email"], ...]:
+        active: list[Literal["sms", "email"]] = []
+        if self.alert_mobile:
+            active.append("sms")
+        if self.alert_email:
+            active.append("email")
+        return tuple(active)
+
+    @property
+    def email_is_spam_prone(self) -> bool:
+        return self.alert_email is not None and is_spam_prone(self.alert_email)

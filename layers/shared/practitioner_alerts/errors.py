@@ -1,0 +1,27 @@
+"""The project's own failure vocabulary.
+
+Adapters translate botocore errors into these, so nothing outside ``adapters`` knows botocore
+exists. The distinction drives the batch semantics: a transient error makes only its record or
+message retry; a permanent one parks it in a dead-letter queue with its reason so it never
+blocks a shard or retries forever.
+"""
+
+
+class AlertError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientError(AlertError):
+    """Worth retrying: throttling, 5xx, time-outs, partial batch failures."""
+
+
+class PermanentError(AlertError):
+    """Retrying cannot help: a malformed record, an invalid number, a rejected e-mail."""
+
+
+class MalformedRecord(PermanentError):
+    """A stream record or queue message that does not follow the contract."""
