@@ -1,0 +1,60 @@
+"""How the adapters tell a retryable AWS failure from a permanent one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from practitioner_alerts.errors import PermanentError, TransientError
+
+# Codes that mean "try again later" on every service we call.
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "InternalServerError",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "KMSThrottlingException",
+        "SendingPausedException",
+        "AccountSendingPausedException",
+        "TransactionConflictException",
+    }
+)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+@contextmanager
+def aws_call(operation: str, permanent_codes: frozenset[str] = frozenset()) -> Iterator[None]:
+    """Translate botocore failures of ``operation`` into transient or permanent errors.
+
+    Only codes listed as permanent park a message; anything unknown is retried, because a
+    wrongly parked alert is lost to the practitioner while a wrongly retried one is only late.
+    """
+    try:
+        yield
+    except ClientError as error:
+        code = error_code(error)
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in permanent_codes:
+            raise PermanentError(f"{operation}: {code}") from error
+        if code in RETRYABLE_CODES or status >= 500:
+            raise TransientError(f"{operation}: {code}") from error
+        raise TransientError(f"{operation}: {code} (unexpected, retried)") from error
+    except BotoCoreError as error:
+        # Connection resets, read time-outs and the like.
+        raise TransientError(f"{operation}: {type(error).__name__}") from error

@@ -1,0 +1,226 @@
+"""DynamoDB: calendar settings and the in-calendar alerts feed.
+
+Idempotency records live in DynamoDB too, but Powertools' persistence layer owns that table.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from pydantic import ValidationError
+
+from practitioner_alerts.adapters.aws_errors import aws_call
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.errors import PermanentError, TransientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# BatchGetItem takes at most 100 keys per call.
+_BATCH_GET_LIMIT = 100
+_UNPROCESSED_ATTEMPTS = 4
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+class CalendarSettingsTable:
+    """The calendar settings table, keyed by ``calendar_id``."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings]:
+        """Settings of every listed calendar that has any, in as few round trips as possible."""
+        wanted = sorted(set(calendar_ids))
+        found: dict[str, CalendarSettings] = {}
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            keys = [{"calendar_id": {"S": calendar_id}} for calendar_id in wanted[start : start + _BATCH_GET_LIMIT]]
+            for item in self._batch_get(keys):
+                settings = _settings_from_item(item)
+                found[settings.calendar_id] = settings
+        return found
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self._table_name: {"Keys": keys, "ConsistentRead": True}}
+        for attempt in range(_UNPROCESSED_ATTEMPTS):
+            with aws_call("dynamodb.BatchGetItem"):
+                response = self._client.batch_get_item(RequestItems=request)
+            items.extend(response.get("Responses", {}).get(self._table_name, []))
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                return items
+            time.sleep(0.05 * 2**attempt)  # DynamoDB asks for backoff before retrying unprocessed keys
+        raise TransientError("dynamodb.BatchGetItem: keys still unprocessed after retries")
+
+    def get(self, calendar_id: str) -> CalendarSettings | None:
+        with aws_call("dynamodb.GetItem"):
+            response = self._client.get_item(
+                TableName=self._table_name, Key={"calendar_id": {"S": calendar_id}}, ConsistentRead=True
+            )
+        item = response.get("Item")
+        return _settings_from_item(item) if item else None
+
+    def put(self, settings: CalendarSettings) -> None:
+        with aws_call("dynamodb.PutItem"):
+            self._client.put_item(TableName=self._table_name, Item=to_item(settings.model_dump()))
+
+
+def _settings_from_item(item: Mapping[str, Any]) -> CalendarSettings:
+    values = from_item(item)
+    try:
+        return CalendarSettings.model_validate(values)
+    except ValidationError as error:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
+        raise PermanentError(f"calendar settings of {values.get('calendar_id')!r} are invalid: {fields}") from error
+
+
+@dataclass
+class CachedCalendarSettings:
+    """Settings read once per batch and kept briefly across invocations.
+
+    The time to live is short (a minute by default) so that a practitioner who deletes a
+    contact stops getting messages on it within that minute.
+    """
+
+    table: CalendarSettingsTable
+    ttl_seconds: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _entries: dict[str, tuple[float, CalendarSettings | None]] = field(default_factory=dict)
+
+    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings]:
+        now = self.clock()
+        wanted = set(calendar_ids)
+        stale = {cid for cid in wanted if cid not in self._entries or self._entries[cid][0] <= now}
+        if stale:
+            fresh = self.table.get_many(stale)
+            for calendar_id in stale:
+                self._entries[calendar_id] = (now + self.ttl_seconds, fresh.get(calendar_id))
+        return {cid: s for cid in wanted if (s := self._entries[cid][1]) is not None}
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One alert in a calendar's in-app feed, which the calendar's pop-up shows."""
+
+    calendar_id: str
+    alert_id: str
+    kind: str
+    appointment_id: str
+    headline: str
+    starts_at: str
+    previous_starts_at: str | None
+    changed_at: str
+    expires_at: int
+    read: bool = False
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    entries: list[FeedEntry]
+    cursor: str | None
+
+
+class AlertsFeedTable:
+    """The alerts feed, keyed by calendar and an ``alert_id`` that sorts by time of change."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    def add(self, entry: FeedEntry) -> None:
+        # Writing the same entry twice (a redelivery) must not reset a read flag.
+        item = to_item({k: v for k, v in entry.__dict__.items() if k != "read"})
+        with aws_call("dynamodb.PutItem", permanent_codes=frozenset()):
+            try:
+                self._client.put_item(
+                    TableName=self._table_name,
+                    Item={**item, "read": {"BOOL": False}},
+                    ConditionExpression="attribute_not_exists(alert_id)",
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return
+
+    def page(self, calendar_id: str, *, limit: int, cursor: str | None, unread_only: bool) -> FeedPage:
+        """Newest first. ``cursor`` is opaque to callers: the last key, base64-encoded."""
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "KeyConditionExpression": "calendar_id = :c",
+            "ExpressionAttributeValues": {":c": {"S": calendar_id}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if unread_only:
+            request["FilterExpression"] = "#read = :false"
+            request["ExpressionAttributeNames"] = {"#read": "read"}
+            request["ExpressionAttributeValues"][":false"] = {"BOOL": False}
+        if cursor:
+            request["ExclusiveStartKey"] = decode_cursor(cursor, calendar_id)
+        entries: list[FeedEntry] = []
+        # With a filter, one Query page may hold fewer matches than asked for; keep reading.
+        while True:
+            with aws_call("dynamodb.Query"):
+                response = self._client.query(**request)
+            entries.extend(_feed_entry(item) for item in response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if not last_key or len(entries) >= limit:
+                break
+            request["ExclusiveStartKey"] = last_key
+            request["Limit"] = limit - len(entries)
+        return FeedPage(entries=entries[:limit], cursor=encode_cursor(last_key) if last_key else None)
+
+    def mark_read(self, calendar_id: str, alert_id: str) -> bool:
+        """False when there is no such alert in this calendar."""
+        with aws_call("dynamodb.UpdateItem"):
+            try:
+                self._client.update_item(
+                    TableName=self._table_name,
+                    Key={"calendar_id": {"S": calendar_id}, "alert_id": {"S": alert_id}},
+                    UpdateExpression="SET #read = :true",
+                    ConditionExpression="attribute_exists(alert_id)",
+                    ExpressionAttributeNames={"#read": "read"},
+                    ExpressionAttributeValues={":true": {"BOOL": True}},
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+
+def _feed_entry(item: Mapping[str, Any]) -> FeedEntry:
+    values = from_item(item)
+    values["expires_at"] = int(values["expires_at"])
+    values.setdefault("previous_starts_at", None)
+    return FeedEntry(**values)
+
+
+def encode_cursor(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str, calendar_id: str) -> dict[str, Any]:
+    """The key to continue from; a cursor from another calendar or a forged one is refused."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if key["calendar_id"] != {"S": calendar_id} or set(key) != {"calendar_id", "alert_id"}:
+            raise ValueError("cursor belongs to another calendar")
+        if not isinstance(key["alert_id"].get("S"), str):
+            raise ValueError("cursor is malformed")
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError("cursor is not valid for this calendar") from error
+    return dict(key)

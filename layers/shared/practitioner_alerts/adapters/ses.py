@@ -1,0 +1,46 @@
+"""SES: alert e-mails from the verified sender, through the configuration set.
+
+The message goes as raw MIME built by the standard library: it carries the plain-text and HTML
+parts together, and ``EmailMessage`` refuses a header containing CR or LF, so nothing in a
+subject can smuggle in another header.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from practitioner_alerts.adapters.aws_errors import aws_call
+from practitioner_alerts.rendering import Email
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+
+# Rejected content or a bad address stays bad; the practitioner has to fix the address.
+_PERMANENT = frozenset({"MessageRejected", "BadRequestException", "MailFromDomainNotVerifiedException", "NotFoundException"})
+
+
+class EmailGateway:
+    def __init__(self, client: SESV2Client, sender: str, configuration_set: str | None) -> None:
+        self._client = client
+        self._sender = sender
+        self._configuration_set = configuration_set
+
+    def send(self, to: str, email: Email) -> str:
+        """Send one e-mail and return SES's message id."""
+        message = EmailMessage()
+        message["From"] = self._sender
+        message["To"] = to
+        message["Subject"] = email.subject
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        request: dict[str, object] = {
+            "FromEmailAddress": self._sender,
+            "Destination": {"ToAddresses": [to]},
+            "Content": {"Raw": {"Data": message.as_bytes()}},
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        with aws_call("sesv2.SendEmail", permanent_codes=_PERMANENT):
+            response = self._client.send_email(**request)  # type: ignore[arg-type]
+        return response["MessageId"]

@@ -1,0 +1,33 @@
+"""SNS: text messages straight to a mobile number."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from practitioner_alerts.adapters.aws_errors import aws_call
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+# An invalid or opted-out number will never accept the message; retrying only burns money.
+_PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue", "OptedOut", "OptedOutException"})
+
+
+class SmsGateway:
+    def __init__(self, client: SNSClient, sender_id: str) -> None:
+        self._client = client
+        self._sender_id = sender_id
+
+    def send(self, to: str, text: str) -> str:
+        """Publish one transactional SMS and return SNS's message id."""
+        with aws_call("sns.Publish", permanent_codes=_PERMANENT):
+            response = self._client.publish(
+                PhoneNumber=to,
+                Message=text,
+                MessageAttributes={
+                    # Transactional messages are routed for reliability rather than cost.
+                    "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+                    "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": self._sender_id},
+                },
+            )
+        return response["MessageId"]

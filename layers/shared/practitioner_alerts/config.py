@@ -1,0 +1,54 @@
+"""Each function's configuration, read from its environment once and handed down as arguments.
+
+Nothing has a silent default for a name or URL: a function deployed without one fails at its
+first invocation with a message naming the missing variable, instead of writing somewhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class MissingConfiguration(RuntimeError):
+    pass
+
+
+class _FromEnvironment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
+        source = os.environ if environ is None else environ
+        try:
+            return cls.model_validate({key.lower(): value for key, value in source.items()})
+        except ValidationError as error:
+            names = ", ".join(str(e["loc"][0]).upper() for e in error.errors())
+            raise MissingConfiguration(f"{cls.__name__}: missing or invalid environment variables: {names}") from error
+
+
+class DetectorConfig(_FromEnvironment):
+    settings_table_name: str
+    notification_queue_url: str
+    stream_dead_letter_queue_url: str
+    short_notice_window_hours: Annotated[float, Field(gt=0, le=24 * 7)]
+    settings_cache_seconds: Annotated[float, Field(ge=0, le=60)]
+    alerts_feed_enabled: bool
+
+    @property
+    def short_notice_window(self) -> timedelta:
+        return timedelta(hours=self.short_notice_window_hours)
+
+
+class SenderConfig(_FromEnvironment):
+    idempotency_table_name: str
+    notification_dead_letter_queue_url: str
+    alerts_feed_table_name: str
+    sender_email: str
+    ses_configuration_set: str
+    sms_sender_id: Annotated[str, Field(min_length=1, max_length=11)]
+    alert_feed_days: Annotated[int, Field(gt=0)]

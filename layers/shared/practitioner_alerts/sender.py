@@ -1,0 +1,153 @@
+"""The sender: queued notifications out to SNS (SMS), SES (e-mail) and the in-calendar feed.
+
+Every notification is delivered at most once thanks to Powertools idempotency keyed on its
+notification id: a queue message that comes again (a retry, a redelivery after a time-out, the
+same alert queued twice) finds the earlier result and sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from practitioner_alerts.adapters.dynamodb import FeedEntry
+from practitioner_alerts.detector import ParkingLot
+from practitioner_alerts.domain.appointments import describe_validation_error
+from practitioner_alerts.domain.notifications import Notification
+from practitioner_alerts.errors import MalformedRecord, PermanentError, TransientError
+from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+# Longer than anything can keep a message coming back: stream records live 24 h, queue
+# messages four days, and a redrive from the dead-letter queue may follow.
+IDEMPOTENCY_TTL = timedelta(days=7)
+
+
+class SmsChannel(Protocol):
+    def send(self, to: str, text: str) -> str: ...
+
+
+class EmailChannel(Protocol):
+    def send(self, to: str, email: Email) -> str: ...
+
+
+class AlertsFeed(Protocol):
+    def add(self, entry: FeedEntry) -> None: ...
+
+
+def feed_alert_id(notification: Notification) -> str:
+    """Sorts by time of change, so the newest alert comes first in the feed, and is unique."""
+    changed = notification.alert.changed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{changed}-{notification.notification_id[:12]}"
+
+
+@dataclass(frozen=True)
+class AlertSender:
+    sms: SmsChannel
+    email: EmailChannel
+    feed: AlertsFeed
+    parking: ParkingLot
+    idempotency_store: BasePersistenceLayer
+    feed_days: int
+
+    def handle(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
+        config = IdempotencyConfig(
+            event_key_jmespath="notification_id",
+            expires_after_seconds=int(IDEMPOTENCY_TTL.total_seconds()),
+        )
+        if context is not None:
+            config.register_lambda_context(context)
+        deliver_once = idempotent_function(
+            data_keyword_argument="notification",
+            persistence_store=self.idempotency_store,
+            config=config,
+        )(self._deliver)
+
+        def record_handler(record: SQSRecord) -> None:
+            notification = self._read(record)
+            if notification is None:
+                return
+            try:
+                deliver_once(notification=notification)
+            except IdempotencyAlreadyInProgressError as error:
+                raise TransientError("the same notification is being delivered right now") from error
+            except PermanentError as error:
+                self._park(record, error.reason, notification.channel)
+
+        # Failing a message skips only the rest of its group (its appointment), keeping each
+        # appointment's alerts in order while other appointments go on.
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+    def _read(self, record: SQSRecord) -> Notification | None:
+        try:
+            return Notification.model_validate_json(record.body)
+        except ValidationError as error:
+            self._park(record, MalformedRecord(describe_validation_error("body", error)).reason, None)
+            return None
+
+    def _deliver(self, notification: Notification) -> dict[str, str]:
+        if notification.channel == "sms":
+            message_id = self.sms.send(_address(notification), render_sms(notification.alert))
+        elif notification.channel == "email":
+            message_id = self.email.send(_address(notification), render_email(notification.alert))
+        else:
+            message_id = feed_alert_id(notification)
+            self.feed.add(self._feed_entry(notification, message_id))
+        logger.info(
+            "notification delivered",
+            extra={
+                "notification_id": notification.notification_id,
+                "appointment_id": notification.alert.appointment_id,
+                "calendar_id": notification.alert.calendar_id,
+                "channel": notification.channel,
+                "kind": notification.alert.kind,
+            },
+        )
+        metrics.add_metric(name=f"Delivered_{notification.channel}", unit=MetricUnit.Count, value=1)
+        return {"message_id": message_id}
+
+    def _feed_entry(self, notification: Notification, alert_id: str) -> FeedEntry:
+        alert = notification.alert
+        expires = alert.changed_at + timedelta(days=self.feed_days)
+        return FeedEntry(
+            calendar_id=alert.calendar_id,
+            alert_id=alert_id,
+            kind=alert.kind,
+            appointment_id=alert.appointment_id,
+            headline=render_headline(alert),
+            starts_at=alert.starts_at.isoformat(),
+            previous_starts_at=alert.previous_starts_at.isoformat() if alert.previous_starts_at else None,
+            changed_at=alert.changed_at.isoformat(),
+            expires_at=int(expires.timestamp()),
+        )
+
+    def _park(self, record: SQSRecord, reason: str, channel: str | None) -> None:
+        self.parking.park(
+            source="sender",
+            reason=reason,
+            payload=record.raw_event,
+            group=record.attributes.message_group_id or "parked",
+        )
+        logger.warning("notification parked", extra={"message_id": record.message_id, "channel": channel, "reason": reason})
+        metrics.add_metric(name="NotificationsParked", unit=MetricUnit.Count, value=1)
+
+
+def _address(notification: Notification) -> str:
+    if not notification.to:
+        raise MalformedRecord(f"to: missing for channel {notification.channel}")
+    return notification.to

@@ -1,0 +1,59 @@
+"""Builds the detector and the sender from their configuration: the only place that makes clients.
+
+Clients are made once per execution environment (the handlers cache what these return), with
+short time-outs so that a hanging call turns into a retry instead of eating the Lambda's time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.config import Config
+
+from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, CachedCalendarSettings, CalendarSettingsTable
+from practitioner_alerts.adapters.ses import EmailGateway
+from practitioner_alerts.adapters.sns import SmsGateway
+from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue
+from practitioner_alerts.config import DetectorConfig, SenderConfig
+from practitioner_alerts.detector import AlertDetector
+from practitioner_alerts.sender import AlertSender
+
+CLIENT_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=10,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def build_detector(config: DetectorConfig) -> AlertDetector:
+    sqs = client("sqs")
+    return AlertDetector(
+        settings=CachedCalendarSettings(
+            CalendarSettingsTable(client("dynamodb"), config.settings_table_name),
+            ttl_seconds=config.settings_cache_seconds,
+        ),
+        queue=NotificationQueue(sqs, config.notification_queue_url),
+        parking=DeadLetterQueue(sqs, config.stream_dead_letter_queue_url),
+        window=config.short_notice_window,
+        in_app_feed=config.alerts_feed_enabled,
+    )
+
+
+def build_sender(config: SenderConfig) -> AlertSender:
+    dynamodb = client("dynamodb")
+    return AlertSender(
+        sms=SmsGateway(client("sns"), config.sms_sender_id),
+        email=EmailGateway(client("sesv2"), config.sender_email, config.ses_configuration_set),
+        feed=AlertsFeedTable(dynamodb, config.alerts_feed_table_name),
+        parking=DeadLetterQueue(client("sqs"), config.notification_dead_letter_queue_url),
+        idempotency_store=DynamoDBPersistenceLayer(
+            table_name=config.idempotency_table_name, boto3_client=dynamodb
+        ),
+        feed_days=config.alert_feed_days,
+    )

@@ -1,0 +1,30 @@
+"""Test-wide environment: no real AWS account, no X-Ray daemon, no region guessing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+os.environ.setdefault("AWS_REGION", "eu-central-1")
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's fake credentials
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "practitioner-alerts")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PractitionerAlerts")
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/, the same file `sam local invoke -e` uses."""
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def event() -> Any:
+    return load_event

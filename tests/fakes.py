@@ -1,0 +1,86 @@
+"""In-memory collaborators that record what the detector and sender emitted.
+
+They stand in for the AWS adapters in unit tests, the way a practitioner's phone and inbox
+would: what they hold is what went out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from practitioner_alerts.adapters.dynamodb import FeedEntry
+from practitioner_alerts.domain.notifications import Notification
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.errors import AlertError
+
+if TYPE_CHECKING:
+    from practitioner_alerts.rendering import Email
+
+
+@dataclass
+class FakeSettings:
+    calendars: dict[str, CalendarSettings] = field(default_factory=dict)
+    reads: list[set[str]] = field(default_factory=list)
+    failure: AlertError | None = None
+
+    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings]:
+        wanted = set(calendar_ids)
+        self.reads.append(wanted)
+        if self.failure:
+            raise self.failure
+        return {cid: s for cid, s in self.calendars.items() if cid in wanted}
+
+
+@dataclass
+class FakeQueue:
+    sent: list[Notification] = field(default_factory=list)
+    fail_for: set[str] = field(default_factory=set)  # appointment ids whose enqueue fails
+    failure: type[AlertError] | None = None
+
+    def enqueue(self, notifications: Sequence[Notification]) -> None:
+        for notification in notifications:
+            if self.failure and notification.alert.appointment_id in self.fail_for:
+                raise self.failure("queue said no")
+        self.sent.extend(notifications)
+
+
+@dataclass
+class FakeParkingLot:
+    parked: list[dict[str, Any]] = field(default_factory=list)
+
+    def park(self, *, source: str, reason: str, payload: Mapping[str, Any], group: str = "parked") -> None:
+        self.parked.append({"source": source, "reason": reason, "payload": dict(payload), "group": group})
+
+
+@dataclass
+class FakeSms:
+    outbox: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[AlertError] = field(default_factory=list)  # raised one per call, in order
+
+    def send(self, to: str, text: str) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.outbox.append((to, text))
+        return f"sms-{len(self.outbox)}"
+
+
+@dataclass
+class FakeEmail:
+    outbox: list[tuple[str, Email]] = field(default_factory=list)
+    failures: list[AlertError] = field(default_factory=list)
+
+    def send(self, to: str, email: Email) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.outbox.append((to, email))
+        return f"email-{len(self.outbox)}"
+
+
+@dataclass
+class FakeFeed:
+    entries: dict[tuple[str, str], FeedEntry] = field(default_factory=dict)
+
+    def add(self, entry: FeedEntry) -> None:
+        self.entries.setdefault((entry.calendar_id, entry.alert_id), entry)

@@ -1,0 +1,147 @@
+"""The detector with in-memory collaborators: what gets queued, parked or retried."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+from practitioner_alerts.detector import AlertDetector
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.errors import PermanentError, TransientError
+from tests.conftest import load_event
+from tests.fakes import FakeParkingLot, FakeQueue, FakeSettings
+
+WEBER = CalendarSettings(
+    calendar_id="cal-dr-weber",
+    practitioner_name="Dr. Anna Weber",
+    alert_email="praxis.weber@example.com",
+    alert_mobile="+4915123456789",
+)
+
+
+def make_detector(settings: FakeSettings | None = None, queue: FakeQueue | None = None, *, in_app: bool = True):  # type: ignore[no-untyped-def]
+    return AlertDetector(
+        settings=settings or FakeSettings({WEBER.calendar_id: WEBER}),
+        queue=queue or FakeQueue(),
+        parking=FakeParkingLot(),
+        window=timedelta(hours=24),
+        in_app_feed=in_app,
+    )
+
+
+def batch(*files: str) -> dict[str, Any]:
+    return {"Records": [copy.deepcopy(load_event(f)["Records"][0]) for f in files]}
+
+
+def booking_for(appointment_id: str, calendar_id: str = "cal-dr-weber", seq: str = "1") -> dict[str, Any]:
+    record = copy.deepcopy(load_event("stream-online-booking.json")["Records"][0])
+    record["eventID"] = f"ev-{appointment_id}"
+    record["dynamodb"]["SequenceNumber"] = seq
+    for part in ("Keys", "NewImage"):
+        record["dynamodb"][part]["appointment_id"] = {"S": appointment_id}
+    record["dynamodb"]["NewImage"]["calendar_id"] = {"S": calendar_id}
+    return record
+
+
+def test_online_booking_queues_one_notification_per_channel() -> None:
+    detector = make_detector()
+    response = detector.handle(batch("stream-online-booking.json"), None)
+    assert response == {"batchItemFailures": []}
+    sent = detector.queue.sent
+    assert sorted(n.channel for n in sent) == ["email", "in_app", "sms"]
+    by_channel = {n.channel: n for n in sent}
+    assert by_channel["sms"].to == "+4915123456789"
+    assert by_channel["email"].to == "praxis.weber@example.com"
+    assert {n.alert.kind for n in sent} == {"booked"}
+    assert len({n.notification_id for n in sent}) == 3
+
+
+def test_the_same_batch_twice_yields_the_same_notification_ids() -> None:
+    first, second = make_detector(), make_detector()
+    first.handle(batch("stream-online-booking.json"), None)
+    second.handle(batch("stream-online-booking.json"), None)
+    assert [n.notification_id for n in first.queue.sent] == [n.notification_id for n in second.queue.sent]
+
+
+def test_reschedule_carries_old_and_new_start() -> None:
+    detector = make_detector()
+    detector.handle(batch("stream-late-reschedule.json"), None)
+    alert = detector.queue.sent[0].alert
+    assert alert.kind == "rescheduled"
+    assert alert.previous_starts_at is not None and alert.previous_starts_at.isoformat() == "2027-09-09T12:00:00+02:00"
+    assert alert.starts_at.isoformat() == "2027-09-10T09:30:00+02:00"
+
+
+def test_silent_changes_queue_nothing() -> None:
+    detector = make_detector()
+    files = ("stream-early-cancellation.json", "stream-early-reschedule.json", "stream-practice-change.json", "stream-ttl-removal.json")
+    response = detector.handle(batch(*files), None)
+    assert response == {"batchItemFailures": []}
+    assert detector.queue.sent == []
+
+
+def test_settings_are_read_once_per_batch_for_its_distinct_calendars() -> None:
+    settings = FakeSettings({WEBER.calendar_id: WEBER})
+    detector = make_detector(settings)
+    records = [booking_for(f"apt-{i}", "cal-dr-weber" if i % 2 else "cal-other", str(i)) for i in range(1, 7)]
+    detector.handle({"Records": records}, None)
+    assert settings.reads == [{"cal-dr-weber", "cal-other"}]
+
+
+def test_calendar_without_settings_gets_only_the_in_calendar_alert() -> None:
+    detector = make_detector(FakeSettings())
+    detector.handle(batch("stream-online-booking.json"), None)
+    assert [n.channel for n in detector.queue.sent] == ["in_app"]
+
+
+def test_calendar_without_contacts_is_silent_when_the_feed_is_off(caplog: Any) -> None:
+    no_contact = CalendarSettings(calendar_id="cal-dr-weber")
+    detector = make_detector(FakeSettings({"cal-dr-weber": no_contact}), in_app=False)
+    detector.handle(batch("stream-online-booking.json"), None)
+    assert detector.queue.sent == []
+    unknown = make_detector(FakeSettings(), in_app=False)
+    unknown.handle(batch("stream-online-booking.json"), None)
+    assert unknown.queue.sent == []
+
+
+def test_malformed_record_is_parked_with_its_reason_while_neighbours_go_out() -> None:
+    bad = booking_for("apt-bad", seq="2")
+    del bad["dynamodb"]["NewImage"]["starts_at"]
+    event = {"Records": [booking_for("apt-1", seq="1"), bad, booking_for("apt-3", seq="3")]}
+    detector = make_detector()
+    response = detector.handle(event, None)
+    assert response == {"batchItemFailures": []}
+    assert {n.alert.appointment_id for n in detector.queue.sent} == {"apt-1", "apt-3"}
+    (parked,) = detector.parking.parked
+    assert parked["source"] == "detector"
+    assert "NewImage.starts_at: missing" in parked["reason"]
+    assert parked["payload"]["eventID"] == "ev-apt-bad"
+
+
+def test_transient_failure_retries_from_that_record_and_keeps_order() -> None:
+    queue = FakeQueue(fail_for={"apt-2"}, failure=TransientError)
+    detector = make_detector(queue=queue)
+    event = {"Records": [booking_for(f"apt-{i}", seq=str(i)) for i in (1, 2, 3)]}
+    response = detector.handle(event, None)
+    # Lambda checkpoints at the lowest failed sequence number; the records after it come again,
+    # so they are not processed now (that could put a cancellation ahead of its booking).
+    assert response == {"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}]}
+    assert {n.alert.appointment_id for n in queue.sent} == {"apt-1"}
+
+
+def test_permanent_queue_rejection_parks_the_record() -> None:
+    queue = FakeQueue(fail_for={"apt-1"}, failure=PermanentError)
+    detector = make_detector(queue=queue)
+    response = detector.handle({"Records": [booking_for("apt-1")]}, None)
+    assert response == {"batchItemFailures": []}
+    assert detector.parking.parked[0]["reason"] == "queue said no"
+
+
+def test_unavailable_settings_fail_only_the_records_that_need_them() -> None:
+    settings = FakeSettings(failure=TransientError("dynamodb.BatchGetItem: ThrottlingException"))
+    detector = make_detector(settings)
+    removal = copy.deepcopy(load_event("stream-ttl-removal.json")["Records"][0])
+    removal["dynamodb"]["SequenceNumber"] = "1"
+    response = detector.handle({"Records": [removal, booking_for("apt-2", seq="2")]}, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "2"}]}

@@ -1,0 +1,108 @@
+"""Reading stream records into appointment changes: classification, TTL records, bad input."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from practitioner_alerts.domain.appointments import read_change
+from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide
+from practitioner_alerts.errors import MalformedRecord
+from tests.conftest import load_event
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+
+def change_from(record: dict[str, Any]):  # type: ignore[no-untyped-def]
+    wrapped = DynamoDBRecord(record)
+    stream = wrapped.dynamodb
+    assert stream is not None
+    return read_change(
+        event_id=wrapped.event_id or "",
+        event_name=record["eventName"],
+        keys=stream.keys,
+        old_image=stream.old_image or None,
+        new_image=stream.new_image or None,
+        principal_id=wrapped.user_identity.get("principalId"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("event_file", "kind", "alert", "reason"),
+    [
+        ("stream-online-booking.json", ChangeKind.BOOKED, True, Reason.ONLINE_BOOKING),
+        ("stream-late-cancellation.json", ChangeKind.CANCELLED, True, Reason.LATE_CANCELLATION),
+        ("stream-early-cancellation.json", ChangeKind.CANCELLED, False, Reason.EARLY_CANCELLATION),
+        ("stream-late-reschedule.json", ChangeKind.RESCHEDULED, True, Reason.LATE_RESCHEDULE),
+        ("stream-early-reschedule.json", ChangeKind.RESCHEDULED, False, Reason.EARLY_RESCHEDULE),
+        ("stream-practice-change.json", ChangeKind.CANCELLED, False, Reason.CHANGED_BY_PRACTICE),
+        ("stream-ttl-removal.json", ChangeKind.REMOVED, False, Reason.TTL_EXPIRY),
+    ],
+)
+def test_sample_events_classify_as_their_names_say(event_file: str, kind: ChangeKind, alert: bool, reason: Reason) -> None:
+    (record,) = load_event(event_file)["Records"]
+    change = change_from(record)
+    assert classify(change) is kind
+    decision = decide(change)
+    assert (decision.alert, decision.reason) == (alert, reason)
+
+
+def test_remove_without_the_ttl_principal_is_a_hard_delete() -> None:
+    (record,) = load_event("stream-ttl-removal.json")["Records"]
+    del record["userIdentity"]
+    change = change_from(record)
+    assert not change.removed_by_ttl
+    assert decide(change).reason is Reason.DELETED
+
+
+def test_remove_with_a_malformed_old_image_is_still_just_silent() -> None:
+    (record,) = load_event("stream-ttl-removal.json")["Records"]
+    record["dynamodb"]["OldImage"]["starts_at"] = {"S": "tomorrow"}
+    assert decide(change_from(record)).reason is Reason.TTL_EXPIRY
+
+
+def _booking() -> dict[str, Any]:
+    return copy.deepcopy(load_event("stream-online-booking.json")["Records"][0])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "named"),
+    [
+        (lambda image: image.pop("starts_at"), "NewImage.starts_at: missing"),
+        (lambda image: image.update(starts_at={"S": "2027-09-09T12:00:00"}), "NewImage.starts_at"),
+        (lambda image: image.update(starts_at={"N": "1820000000"}), "NewImage.starts_at"),
+        (lambda image: image.update(status={"S": "deleted"}), "NewImage.status"),
+        (lambda image: image.update(changed_by={"S": "robot"}), "NewImage.changed_by"),
+        (lambda image: image.pop("calendar_id"), "NewImage.calendar_id: missing"),
+        (lambda image: image.pop("changed_at"), "NewImage.changed_at: missing"),
+    ],
+)
+def test_malformed_record_reason_names_the_bad_field(mutate: Any, named: str) -> None:
+    record = _booking()
+    mutate(record["dynamodb"]["NewImage"])
+    with pytest.raises(MalformedRecord) as caught:
+        change_from(record)
+    assert named in caught.value.reason
+
+
+def test_naive_timestamp_is_refused_with_an_example_of_the_right_form() -> None:
+    record = _booking()
+    record["dynamodb"]["NewImage"]["starts_at"] = {"N": "1820000000"}
+    with pytest.raises(MalformedRecord) as caught:
+        change_from(record)
+    assert "2027-09-09T12:00:00+02:00" in caught.value.reason
+
+
+def test_modify_without_old_image_points_at_the_stream_view_type() -> None:
+    (record,) = load_event("stream-late-cancellation.json")["Records"]
+    del record["dynamodb"]["OldImage"]
+    with pytest.raises(MalformedRecord, match="NEW_AND_OLD_IMAGES"):
+        change_from(record)
+
+
+def test_moving_an_appointment_to_another_calendar_is_refused() -> None:
+    (record,) = load_event("stream-late-cancellation.json")["Records"]
+    record["dynamodb"]["NewImage"]["calendar_id"] = {"S": "cal-other"}
+    with pytest.raises(MalformedRecord, match="calendar_id"):
+        change_from(record)
