@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM := $(SAM_VENV)/bin/sam
+# Lambda runs python3.13; prefer it (via pyenv where present), then whatever 3.12+ there is.
+PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13 || command -v python3.12 || command -v python3)
+export AWS_DEFAULT_REGION ?= eu-central-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help install demo test lint typecheck template-check pytest build chaos clean
+
+help:
+	@echo "make demo   - set up and run the whole pipeline on the embedded local stack"
+	@echo "make test   - set up and run linters, type checks, template checks and every test"
+	@echo "make build  - sam build (arm64 layer wheels, no Docker)"
+
+$(BIN)/.installed: pyproject.toml layers/shared/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# SAM CLI lives in its own venv: sharing one with powertools and moto sends pip backtracking.
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/practitioner-alerts demo
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+template-check: $(BIN)/.installed $(SAM_VENV)/.installed
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint
+
+# pytest exits 5 when it collects nothing; that is not a failure of the code under test.
+pytest: $(BIN)/.installed
+	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+
+test: lint typecheck template-check pytest
+
+build: $(SAM_VENV)/.installed
+	PYENV_VERSION=3.13.0 $(SAM) build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,547 @@
+"""What an operator would notice about template.yaml: encryption, queue wiring, stream error
+handling, least privilege and alarms.
+
+The template is read with a SafeLoader that turns CloudFormation short tags (``!Ref``, ``!GetAtt``,
+``!Sub`` ...) into their long-form dictionaries, so no AWS tooling is needed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+
+SENDER_TIMEOUT_MULTIPLE = 6  # AWS: SQS visibility timeout >= 6x the consuming function's timeout
+DELIVERY_SLA_SECONDS = 600  # an alert reaches the practitioner within 10 minutes
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading
+# ------------------------------------------------------------------------------------------------
+class CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that understands CloudFormation's short-form intrinsic function tags."""
+
+
+def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        assert isinstance(node, yaml.MappingNode)
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    with TEMPLATE_PATH.open(encoding="utf-8") as fh:
+        loaded = yaml.load(fh, Loader=CloudFormationLoader)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------------
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"][logical_id].get("Properties", {})
+    return properties
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Every logical ID or parameter a value refers to (Ref, GetAtt, ${X} inside Sub)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else str(inner).split(".", 1)[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text, variables = (inner, {}) if isinstance(inner, str) else (inner[0], inner[1])
+                local = set(variables)
+                found |= {
+                    name.split(".", 1)[0]
+                    for name in re.findall(r"\$\{([^}!]+)\}", text)
+                    if not name.startswith("AWS::") and name not in local
+                }
+                found |= referenced_ids(variables)
+            else:
+                found |= referenced_ids(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= referenced_ids(inner)
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements(template: dict[str, Any], function_id: str) -> Iterator[dict[str, Any]]:
+    policies = props(template, function_id).get("Policies", [])
+    for policy in as_list(policies):
+        assert isinstance(policy, dict), (
+            f"{function_id}: use inline policy documents, not managed policies or SAM policy "
+            f"templates, so every action and resource is visible here ({policy!r})"
+        )
+        yield from as_list(policy["Statement"])
+
+
+def allowed_actions_on(template: dict[str, Any], function_id: str, logical_id: str) -> set[str]:
+    actions: set[str] = set()
+    for statement in policy_statements(template, function_id):
+        if statement["Effect"] == "Allow" and logical_id in referenced_ids(statement["Resource"]):
+            actions |= set(as_list(statement["Action"]))
+    return actions
+
+
+def function_timeout(template: dict[str, Any], function_id: str) -> int:
+    own = props(template, function_id).get("Timeout")
+    return int(own if own is not None else template["Globals"]["Function"]["Timeout"])
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in resources_of_type(template, "AWS::CloudWatch::Alarm").items()
+    }
+
+
+def alarms_on(template: dict[str, Any], metric: str, target_id: str) -> list[dict[str, Any]]:
+    return [
+        alarm
+        for alarm in alarms(template).values()
+        if alarm["MetricName"] == metric and target_id in referenced_ids(alarm["Dimensions"])
+    ]
+
+
+FUNCTIONS = ("DetectorFunction", "SenderFunction")
+TABLES = ("AppointmentsTable", "CalendarSettingsTable", "IdempotencyTable", "AlertsFeedTable")
+DEAD_LETTER_QUEUES = ("NotificationDeadLetterQueue", "StreamDeadLetterQueue")
+
+
+# ------------------------------------------------------------------------------------------------
+# Shape the local runtime and the application code rely on
+# ------------------------------------------------------------------------------------------------
+def test_sam_transform_and_function_globals(template: dict[str, Any]) -> None:
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Tracing"] == "Active"
+    assert function_globals["Layers"] == [{"Ref": "SharedLayer"}]
+    env = function_globals["Environment"]["Variables"]
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "PractitionerAlerts"
+    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"} <= env.keys()
+
+
+def test_expected_resources_exist(template: dict[str, Any]) -> None:
+    expected = {
+        "AppointmentsTable": "AWS::DynamoDB::Table",
+        "CalendarSettingsTable": "AWS::DynamoDB::Table",
+        "IdempotencyTable": "AWS::DynamoDB::Table",
+        "AlertsFeedTable": "AWS::DynamoDB::Table",
+        "NotificationQueue": "AWS::SQS::Queue",
+        "NotificationDeadLetterQueue": "AWS::SQS::Queue",
+        "StreamDeadLetterQueue": "AWS::SQS::Queue",
+        "SharedLayer": "AWS::Serverless::LayerVersion",
+        "DetectorFunction": "AWS::Serverless::Function",
+        "SenderFunction": "AWS::Serverless::Function",
+        "SesConfigurationSetResource": "AWS::SES::ConfigurationSet",
+        "AlarmTopic": "AWS::SNS::Topic",
+    }
+    actual = {logical_id: res["Type"] for logical_id, res in template["Resources"].items()}
+    assert {k: actual.get(k) for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("table_id", "keys", "ttl_attribute"),
+    [
+        ("AppointmentsTable", {"appointment_id": "HASH"}, "expires_at"),
+        ("CalendarSettingsTable", {"calendar_id": "HASH"}, None),
+        ("IdempotencyTable", {"id": "HASH"}, "expiration"),
+        ("AlertsFeedTable", {"calendar_id": "HASH", "alert_id": "RANGE"}, "expires_at"),
+    ],
+)
+def test_table_keys_and_ttl(
+    template: dict[str, Any], table_id: str, keys: dict[str, str], ttl_attribute: str | None
+) -> None:
+    table = props(template, table_id)
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == keys
+    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == dict.fromkeys(
+        keys, "S"
+    )
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = table.get("TimeToLiveSpecification")
+    if ttl_attribute is None:
+        assert ttl is None
+    else:
+        assert ttl == {"AttributeName": ttl_attribute, "Enabled": True}
+
+
+def test_layer_builds_for_arm64_python313(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/shared"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"].get("BuildArchitecture", "arm64") == "arm64"
+    assert (TEMPLATE_PATH.parent / "layers/shared/requirements.txt").is_file()
+
+
+@pytest.mark.parametrize(
+    ("function_id", "code_uri", "expected_env"),
+    [
+        (
+            "DetectorFunction",
+            "functions/detector",
+            {
+                "SETTINGS_TABLE_NAME": {"Ref": "CalendarSettingsTable"},
+                "NOTIFICATION_QUEUE_URL": {"Fn::GetAtt": ["NotificationQueue", "QueueUrl"]},
+                "STREAM_DEAD_LETTER_QUEUE_URL": {"Fn::GetAtt": ["StreamDeadLetterQueue", "QueueUrl"]},
+                "SHORT_NOTICE_WINDOW_HOURS": {"Ref": "ShortNoticeWindowHours"},
+                "SETTINGS_CACHE_SECONDS": "60",
+                "ALERTS_FEED_ENABLED": "true",
+            },
+        ),
+        (
+            "SenderFunction",
+            "functions/sender",
+            {
+                "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
+                "NOTIFICATION_DEAD_LETTER_QUEUE_URL": {
+                    "Fn::GetAtt": ["NotificationDeadLetterQueue", "QueueUrl"]
+                },
+                "ALERTS_FEED_TABLE_NAME": {"Ref": "AlertsFeedTable"},
+                "SENDER_EMAIL": {"Ref": "SenderEmail"},
+                "SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSetResource"},
+                "SMS_SENDER_ID": {"Ref": "SmsSenderId"},
+                "ALERT_FEED_DAYS": "30",
+            },
+        ),
+    ],
+)
+def test_function_code_and_environment(
+    template: dict[str, Any], function_id: str, code_uri: str, expected_env: dict[str, Any]
+) -> None:
+    function = props(template, function_id)
+    assert function["CodeUri"] == code_uri
+    assert function["Handler"] == "app.handler"
+    env = function["Environment"]["Variables"]
+    assert {name: env.get(name) for name in expected_env} == expected_env
+
+
+def test_parameters(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    assert params["Stage"]["AllowedValues"] == ["dev", "prod"]
+    assert params["Stage"]["Default"] == "dev"
+    assert params["SesConfigurationSet"]["Default"] == "practitioner-alerts"
+    window = params["ShortNoticeWindowHours"]
+    assert (window["Type"], window["Default"], window["MinValue"], window["MaxValue"]) == (
+        "Number",
+        24,
+        1,
+        168,
+    )
+    assert params["AlarmEmail"]["Default"] == ""
+    sender_id = re.compile(params["SmsSenderId"]["AllowedPattern"])
+    assert sender_id.fullmatch(params["SmsSenderId"]["Default"])
+    assert sender_id.fullmatch("Praxis2025")
+    for bad in ("", "TwelveChars1", "Dr. Smith", "12345"):
+        assert not sender_id.fullmatch(bad), bad
+
+
+# ------------------------------------------------------------------------------------------------
+# Encryption and the appointments stream
+# ------------------------------------------------------------------------------------------------
+def test_every_table_is_encrypted(template: dict[str, Any]) -> None:
+    tables = resources_of_type(template, "AWS::DynamoDB::Table")
+    assert set(tables) == set(TABLES)
+    for logical_id, table in tables.items():
+        assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True, logical_id
+
+
+def test_tables_holding_source_data_have_point_in_time_recovery(template: dict[str, Any]) -> None:
+    for logical_id in ("AppointmentsTable", "CalendarSettingsTable"):
+        pitr = props(template, logical_id)["PointInTimeRecoverySpecification"]
+        assert pitr["PointInTimeRecoveryEnabled"] is True, logical_id
+
+
+def test_appointments_stream_carries_old_and_new_images(template: dict[str, Any]) -> None:
+    stream = props(template, "AppointmentsTable")["StreamSpecification"]
+    assert stream["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+
+
+def test_every_queue_and_topic_is_encrypted(template: dict[str, Any]) -> None:
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    assert set(queues) == {"NotificationQueue", *DEAD_LETTER_QUEUES}
+    for logical_id, queue in queues.items():
+        p = queue["Properties"]
+        assert p.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in p, logical_id
+    for logical_id, topic in resources_of_type(template, "AWS::SNS::Topic").items():
+        assert "KmsMasterKeyId" in topic["Properties"], logical_id
+
+
+# ------------------------------------------------------------------------------------------------
+# Queues
+# ------------------------------------------------------------------------------------------------
+def test_notification_queue_is_fifo_with_fifo_dead_letter_queue(template: dict[str, Any]) -> None:
+    queue = props(template, "NotificationQueue")
+    assert queue["FifoQueue"] is True
+    # The detector supplies MessageDeduplicationId; content-based dedup would merge distinct alerts.
+    assert queue["ContentBasedDeduplication"] is False
+    redrive = queue["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
+    assert 1 < redrive["maxReceiveCount"] <= 10
+    assert props(template, "NotificationDeadLetterQueue")["FifoQueue"] is True
+    # Messages must outlive their trip through the DLQ: DLQ retention > source retention.
+    assert (
+        props(template, "NotificationDeadLetterQueue")["MessageRetentionPeriod"]
+        > queue["MessageRetentionPeriod"]
+    )
+
+
+def test_visibility_timeout_covers_sender_retries(template: dict[str, Any]) -> None:
+    visibility = props(template, "NotificationQueue")["VisibilityTimeout"]
+    assert visibility >= SENDER_TIMEOUT_MULTIPLE * function_timeout(template, "SenderFunction")
+
+
+def test_stream_dead_letter_queue_is_standard(template: dict[str, Any]) -> None:
+    # Lambda's on-failure destination for stream event sources cannot be a FIFO queue.
+    assert not props(template, "StreamDeadLetterQueue").get("FifoQueue", False)
+    assert props(template, "StreamDeadLetterQueue")["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_sender_consumes_notification_queue_with_partial_batch_responses(template: dict[str, Any]) -> None:
+    events = props(template, "SenderFunction")["Events"]
+    event = events["NotificationQueueEvent"]
+    assert event["Type"] == "SQS"
+    source = event["Properties"]
+    assert source["Queue"] == {"Fn::GetAtt": ["NotificationQueue", "Arn"]}
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["BatchSize"] <= 10  # FIFO event source maximum
+    assert "MaximumBatchingWindowInSeconds" not in source  # not allowed for FIFO queues
+
+
+# ------------------------------------------------------------------------------------------------
+# Stream event source error handling
+# ------------------------------------------------------------------------------------------------
+def test_stream_event_source_contains_poison_records(template: dict[str, Any]) -> None:
+    event = props(template, "DetectorFunction")["Events"]["AppointmentStream"]
+    assert event["Type"] == "DynamoDB"
+    source = event["Properties"]
+    assert source["Stream"] == {"Fn::GetAtt": ["AppointmentsTable", "StreamArn"]}
+    assert source["StartingPosition"] == "TRIM_HORIZON"
+    assert source["BisectBatchOnFunctionError"] is True
+    assert 0 <= source["MaximumRetryAttempts"] <= 10  # bounded: -1 would retry forever
+    assert 0 < source["MaximumRecordAgeInSeconds"] <= 3600
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    on_failure = source["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS"
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}
+
+
+# ------------------------------------------------------------------------------------------------
+# Least privilege
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_no_wildcard_actions(template: dict[str, Any], function_id: str) -> None:
+    statements = list(policy_statements(template, function_id))
+    assert statements, f"{function_id} has no inline policy"
+    for statement in statements:
+        assert "NotAction" not in statement and "NotResource" not in statement, statement
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"{function_id}: wildcard action {action!r}"
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_only_sns_publish_has_a_wildcard_resource(template: dict[str, Any], function_id: str) -> None:
+    for statement in policy_statements(template, function_id):
+        for resource in as_list(statement["Resource"]):
+            literal = resource if isinstance(resource, str) else ""
+            if literal == "*":
+                assert as_list(statement["Action"]) == ["sns:Publish"], statement
+            else:
+                # No hand-written ARN patterns such as ".../identity/*" or "table/*".
+                assert not literal.endswith("*"), statement
+                sub = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+                sub_text = sub if isinstance(sub, str) else sub[0]
+                assert "*" not in sub_text, statement
+
+
+def test_detector_permissions_are_exactly_what_it_needs(template: dict[str, Any]) -> None:
+    touched = set()
+    for statement in policy_statements(template, "DetectorFunction"):
+        touched |= referenced_ids(statement["Resource"])
+    assert touched == {"CalendarSettingsTable", "NotificationQueue", "StreamDeadLetterQueue"}
+    assert allowed_actions_on(template, "DetectorFunction", "CalendarSettingsTable") == {
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+    }
+    for queue in ("NotificationQueue", "StreamDeadLetterQueue"):
+        assert allowed_actions_on(template, "DetectorFunction", queue) == {"sqs:SendMessage"}
+    for forbidden in (
+        "IdempotencyTable",
+        "AlertsFeedTable",
+        "NotificationDeadLetterQueue",
+        "AppointmentsTable",
+    ):
+        assert not allowed_actions_on(template, "DetectorFunction", forbidden), forbidden
+    wildcard = [s for s in policy_statements(template, "DetectorFunction") if s["Resource"] == "*"]
+    assert not wildcard, "the detector needs no Resource '*'"
+
+
+def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) -> None:
+    touched = set()
+    for statement in policy_statements(template, "SenderFunction"):
+        touched |= referenced_ids(statement["Resource"])
+    assert touched == {
+        "IdempotencyTable",
+        "AlertsFeedTable",
+        "NotificationDeadLetterQueue",
+        "SenderEmail",
+        "SesConfigurationSetResource",
+    }
+    assert allowed_actions_on(template, "SenderFunction", "IdempotencyTable") == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    assert allowed_actions_on(template, "SenderFunction", "AlertsFeedTable") == {"dynamodb:PutItem"}
+    assert allowed_actions_on(template, "SenderFunction", "NotificationDeadLetterQueue") == {
+        "sqs:SendMessage"
+    }
+    for forbidden in (
+        "CalendarSettingsTable",
+        "AppointmentsTable",
+        "NotificationQueue",
+        "StreamDeadLetterQueue",
+    ):
+        assert not allowed_actions_on(template, "SenderFunction", forbidden), forbidden
+
+
+def test_sender_email_scoped_to_its_identity_and_configuration_set(template: dict[str, Any]) -> None:
+    ses = [
+        s for s in policy_statements(template, "SenderFunction") if "ses:SendEmail" in as_list(s["Action"])
+    ]
+    assert len(ses) == 1
+    assert as_list(ses[0]["Action"]) == ["ses:SendEmail"]
+    subs = [r["Fn::Sub"] for r in as_list(ses[0]["Resource"])]
+    texts = [s if isinstance(s, str) else s[0] for s in subs]
+    assert any(":identity/${SenderEmail}" in t for t in texts)
+    assert any(":configuration-set/${SesConfigurationSetResource}" in t for t in texts)
+    assert all(":identity/" in t or ":configuration-set/" in t for t in texts)
+
+
+def test_wildcard_sms_publish_is_explained(template: dict[str, Any]) -> None:
+    text = TEMPLATE_PATH.read_text(encoding="utf-8")
+    block = text[: text.index("Action: sns:Publish")].rsplit("- Sid:", 2)[-2]
+    comment = " ".join(line.strip() for line in block.splitlines() if line.strip().startswith("#")).lower()
+    assert "phone number" in comment and "arn" in comment
+
+
+# ------------------------------------------------------------------------------------------------
+# Alarms
+# ------------------------------------------------------------------------------------------------
+def _notifies_alarm_topic(alarm: dict[str, Any]) -> bool:
+    return {"Ref": "AlarmTopic"} in alarm.get("AlarmActions", [])
+
+
+@pytest.mark.parametrize("queue_id", DEAD_LETTER_QUEUES)
+def test_dead_letter_queue_depth_alarm(template: dict[str, Any], queue_id: str) -> None:
+    matching = alarms_on(template, "ApproximateNumberOfMessagesVisible", queue_id)
+    assert matching, f"no depth alarm for {queue_id}"
+    alarm = matching[0]
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["Period"] == 60 and alarm["EvaluationPeriods"] == 1
+    assert _notifies_alarm_topic(alarm)
+
+
+def test_notification_queue_age_alarm_fires_within_the_sla(template: dict[str, Any]) -> None:
+    matching = alarms_on(template, "ApproximateAgeOfOldestMessage", "NotificationQueue")
+    assert len(matching) == 1
+    alarm = matching[0]
+    assert alarm["ComparisonOperator"] in {"GreaterThanOrEqualToThreshold", "GreaterThanThreshold"}
+    # Worst case the alarm fires Threshold + Period * EvaluationPeriods after the oldest enqueue.
+    assert alarm["Threshold"] + alarm["Period"] * alarm["EvaluationPeriods"] <= DELIVERY_SLA_SECONDS
+    assert _notifies_alarm_topic(alarm)
+
+
+def test_detector_iterator_age_alarm(template: dict[str, Any]) -> None:
+    matching = alarms_on(template, "IteratorAge", "DetectorFunction")
+    assert len(matching) == 1
+    assert matching[0]["Threshold"] <= 300_000
+    assert _notifies_alarm_topic(matching[0])
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_function_errors_alarm(template: dict[str, Any], function_id: str) -> None:
+    matching = alarms_on(template, "Errors", function_id)
+    assert len(matching) == 1
+    assert matching[0]["Namespace"] == "AWS/Lambda"
+    assert _notifies_alarm_topic(matching[0])
+
+
+def test_every_alarm_notifies_the_alarm_topic(template: dict[str, Any]) -> None:
+    for logical_id, alarm in alarms(template).items():
+        assert _notifies_alarm_topic(alarm), logical_id
+
+
+def test_alarm_topic_key_lets_cloudwatch_publish(template: dict[str, Any]) -> None:
+    # CloudWatch cannot publish to a topic encrypted with the AWS managed alias/aws/sns key.
+    key_ref = props(template, "AlarmTopic")["KmsMasterKeyId"]
+    assert key_ref != "alias/aws/sns"
+    key_id = next(iter(referenced_ids(key_ref)))
+    statements = props(template, key_id)["KeyPolicy"]["Statement"]
+    cloudwatch = [s for s in statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    assert cloudwatch
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(as_list(cloudwatch[0]["Action"]))
+
+
+def test_alarm_email_subscription_is_optional(template: dict[str, Any]) -> None:
+    subscriptions = resources_of_type(template, "AWS::SNS::Subscription")
+    assert subscriptions
+    for subscription in subscriptions.values():
+        assert subscription["Condition"] == "HasAlarmEmail"
+        assert subscription["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Outputs
+# ------------------------------------------------------------------------------------------------
+def test_outputs_expose_names_urls_and_arns(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    values = [o["Value"] for o in outputs.values()]
+    for table in TABLES:
+        assert {"Ref": table} in values, table
+    for queue in ("NotificationQueue", *DEAD_LETTER_QUEUES):
+        assert {"Fn::GetAtt": [queue, "QueueUrl"]} in values, queue
+    for function in FUNCTIONS:
+        assert {"Fn::GetAtt": [function, "Arn"]} in values, function
