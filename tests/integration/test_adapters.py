@@ -1,0 +1,201 @@
+"""Each AWS adapter against moto: what AWS would accept, refuse or deduplicate."""
+
+from __future__ import annotations
+
+import email
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from practitioner_alerts.adapters.dynamodb import (
+    AlertsFeedTable,
+    CachedCalendarSettings,
+    CalendarSettingsTable,
+    FeedEntry,
+)
+from practitioner_alerts.adapters.ses import EmailGateway
+from practitioner_alerts.adapters.sns import SmsGateway
+from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue
+from practitioner_alerts.domain.notifications import AlertContent, notifications_for
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.errors import PermanentError, TransientError
+from practitioner_alerts.rendering import Email
+from tests.integration.conftest import client, make_fifo_queue, make_table, receive_all
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+WEBER = CalendarSettings(
+    calendar_id="cal-dr-weber", alert_email="praxis.weber@example.com", alert_mobile="+4915123456789"
+)
+BOOKING = AlertContent(
+    kind="booked",
+    calendar_id="cal-dr-weber",
+    appointment_id="apt-1001",
+    starts_at=datetime(2027, 9, 9, 10, tzinfo=UTC),
+    changed_at=datetime(2027, 9, 1, 16, tzinfo=UTC),
+    time_zone="Europe/Berlin",
+    locale="de",
+)
+
+
+def test_queueing_the_same_notifications_twice_leaves_one_copy_each() -> None:
+    url = make_fifo_queue("notifications")
+    queue = NotificationQueue(client("sqs"), url)
+    notifications = notifications_for(BOOKING, WEBER, in_app=True)
+    queue.enqueue(notifications)
+    queue.enqueue(notifications)  # a redelivered stream batch
+    messages = receive_all(url)
+    assert sorted(json.loads(m["Body"])["channel"] for m in messages) == ["email", "in_app", "sms"]
+    assert {m["Attributes"]["MessageGroupId"] for m in messages} == {"apt-1001"}
+
+
+def test_partial_failure_of_a_batch_send_is_not_taken_for_success() -> None:
+    sqs = client("sqs")
+    queue = NotificationQueue(sqs, "https://sqs.eu-central-1.amazonaws.com/123456789012/n.fifo")
+    with Stubber(sqs) as stub:
+        stub.add_response(
+            "send_message_batch",
+            {
+                "Successful": [{"Id": "0", "MessageId": "m", "MD5OfMessageBody": "x"}],
+                "Failed": [{"Id": "1", "SenderFault": False, "Code": "InternalError"}],
+            },
+        )
+        with pytest.raises(TransientError, match="failed 1 of 2"):
+            queue.enqueue(notifications_for(BOOKING, WEBER, in_app=False))
+
+
+def test_throttling_is_transient_and_a_rejected_address_is_permanent() -> None:
+    sns = client("sns")
+    gateway = SmsGateway(sns, "Praxis")
+    with Stubber(sns) as stub:
+        stub.add_client_error("publish", service_error_code="Throttling", http_status_code=400)
+        stub.add_client_error("publish", service_error_code="InvalidParameter", http_status_code=400)
+        with pytest.raises(TransientError):
+            gateway.send("+4915123456789", "x")
+        with pytest.raises(PermanentError):
+            gateway.send("+4915123456789", "x")
+
+
+def test_parked_record_keeps_its_reason_and_original_payload() -> None:
+    standard = client("sqs").create_queue(QueueName="stream-dlq")["QueueUrl"]
+    fifo = make_fifo_queue("notifications-dlq")
+    DeadLetterQueue(client("sqs"), standard).park(source="detector", reason="NewImage.starts_at: missing", payload={"eventID": "e1"})
+    DeadLetterQueue(client("sqs"), fifo).park(source="sender", reason="sns.Publish: InvalidParameter", payload={"messageId": "m1"}, group="apt-1")
+    (parked,) = receive_all(standard)
+    assert json.loads(parked["Body"]) == {"source": "detector", "reason": "NewImage.starts_at: missing", "payload": {"eventID": "e1"}}
+    (parked_fifo,) = receive_all(fifo)
+    assert json.loads(parked_fifo["Body"])["reason"] == "sns.Publish: InvalidParameter"
+
+
+def test_settings_for_more_calendars_than_one_batch_get_takes() -> None:
+    make_table("settings", "calendar_id")
+    table = CalendarSettingsTable(client("dynamodb"), "settings")
+    for i in range(130):
+        table.put(CalendarSettings(calendar_id=f"cal-{i}", alert_email=f"p{i}@example.com"))
+    found = table.get_many([f"cal-{i}" for i in range(150)])
+    assert len(found) == 130
+    assert found["cal-129"].alert_email == "p129@example.com"
+    assert table.get("cal-1") == found["cal-1"]
+    assert table.get("cal-unknown") is None
+
+
+def test_invalid_stored_settings_are_a_permanent_error_naming_the_field() -> None:
+    make_table("settings", "calendar_id")
+    client("dynamodb").put_item(
+        TableName="settings", Item={"calendar_id": {"S": "cal-x"}, "alert_mobile": {"S": "030 1234567"}}
+    )
+    with pytest.raises(PermanentError, match="alert_mobile"):
+        CalendarSettingsTable(client("dynamodb"), "settings").get_many(["cal-x"])
+
+
+def test_deleting_a_contact_takes_effect_once_the_cache_expires() -> None:
+    make_table("settings", "calendar_id")
+    table = CalendarSettingsTable(client("dynamodb"), "settings")
+    table.put(WEBER)
+    now = [0.0]
+    cached = CachedCalendarSettings(table, ttl_seconds=60, clock=lambda: now[0])
+    assert cached.get_many(["cal-dr-weber"])["cal-dr-weber"].channels == ("sms", "email")
+    table.put(WEBER.model_copy(update={"alert_mobile": None}))
+    now[0] = 59.0
+    assert cached.get_many(["cal-dr-weber"])["cal-dr-weber"].channels == ("sms", "email")
+    now[0] = 60.0
+    assert cached.get_many(["cal-dr-weber"])["cal-dr-weber"].channels == ("email",)
+
+
+def test_email_goes_out_as_text_and_html_through_the_configuration_set() -> None:
+    ses = client("sesv2")
+    ses.create_email_identity(EmailIdentity="alerts@example.com")
+    gateway = EmailGateway(ses, "alerts@example.com", "practitioner-alerts")
+    gateway.send("praxis.weber@example.com", Email(subject="Neuer Online-Termin", text="Klartext", html="<p>HTML</p>"))
+    from moto.ses.models import ses_backends
+
+    (sent,) = ses_backends["123456789012"]["eu-central-1"].sent_messages
+    message = email.message_from_string(sent.raw_data)
+    assert message["Subject"] == "Neuer Online-Termin"
+    assert message["To"] == "praxis.weber@example.com"
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart()}
+    assert parts["text/plain"].strip() == "Klartext"
+    assert parts["text/html"].strip() == "<p>HTML</p>"
+
+
+def test_email_from_an_unverified_sender_is_rejected_for_good() -> None:
+    gateway = EmailGateway(client("sesv2"), "nobody@example.com", None)
+    with pytest.raises(PermanentError, match="MessageRejected"):
+        gateway.send("praxis.weber@example.com", Email(subject="s", text="t", html="h"))
+
+
+def test_a_subject_with_a_line_break_cannot_add_a_header() -> None:
+    ses = client("sesv2")
+    ses.create_email_identity(EmailIdentity="alerts@example.com")
+    gateway = EmailGateway(ses, "alerts@example.com", None)
+    with pytest.raises(ValueError):
+        gateway.send("p@example.com", Email(subject="Hi\r\nBcc: evil@example.com", text="t", html="h"))
+
+
+def entry(alert_id: str, **changes: Any) -> FeedEntry:
+    values: dict[str, Any] = {
+        "calendar_id": "cal-dr-weber",
+        "alert_id": alert_id,
+        "kind": "booked",
+        "appointment_id": f"apt-{alert_id}",
+        "headline": "Neuer Online-Termin",
+        "starts_at": "2027-09-09T12:00:00+02:00",
+        "previous_starts_at": None,
+        "changed_at": "2027-09-01T18:30:00+02:00",
+        "expires_at": 1_900_000_000,
+    }
+    return FeedEntry(**{**values, **changes})
+
+
+def test_feed_pages_newest_first_and_a_redelivery_keeps_the_read_flag() -> None:
+    make_table("feed", "calendar_id", "alert_id")
+    feed = AlertsFeedTable(client("dynamodb"), "feed")
+    for day in range(1, 6):
+        feed.add(entry(f"2027090{day}T100000Z-abc"))
+    assert feed.mark_read("cal-dr-weber", "20270905T100000Z-abc")
+    feed.add(entry("20270905T100000Z-abc"))  # the same alert delivered again
+    first = feed.page("cal-dr-weber", limit=2, cursor=None, unread_only=False)
+    assert [e.alert_id[:8] for e in first.entries] == ["20270905", "20270904"]
+    assert first.entries[0].read
+    assert first.cursor is not None
+    second = feed.page("cal-dr-weber", limit=2, cursor=first.cursor, unread_only=False)
+    assert [e.alert_id[:8] for e in second.entries] == ["20270903", "20270902"]
+    unread = feed.page("cal-dr-weber", limit=10, cursor=None, unread_only=True)
+    assert [e.alert_id[:8] for e in unread.entries] == ["20270904", "20270903", "20270902", "20270901"]
+    assert not feed.mark_read("cal-dr-weber", "no-such-alert")
+
+
+def test_feed_cursor_from_another_calendar_is_refused() -> None:
+    make_table("feed", "calendar_id", "alert_id")
+    feed = AlertsFeedTable(client("dynamodb"), "feed")
+    for day in range(1, 4):
+        feed.add(entry(f"2027090{day}T100000Z-abc"))
+    cursor = feed.page("cal-dr-weber", limit=1, cursor=None, unread_only=False).cursor
+    assert cursor
+    with pytest.raises(ValueError):
+        feed.page("cal-someone-else", limit=1, cursor=cursor, unread_only=False)
+    with pytest.raises(ValueError):
+        feed.page("cal-dr-weber", limit=1, cursor="not-a-cursor", unread_only=False)

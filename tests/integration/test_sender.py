@@ -1,0 +1,148 @@
+"""The sender: exactly-once delivery, parking and per-appointment ordering.
+
+SMS, e-mail and the feed are in-memory fakes; idempotency uses a real (moto) DynamoDB table,
+because that is where "exactly once" is actually decided.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.errors import PermanentError, TransientError
+from practitioner_alerts.sender import AlertSender
+from tests.fakes import FakeEmail, FakeFeed, FakeParkingLot, FakeSms
+from tests.integration.conftest import client
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+WEBER = CalendarSettings(
+    calendar_id="cal-dr-weber",
+    practitioner_name="Dr. Anna Weber",
+    alert_email="praxis.weber@example.com",
+    alert_mobile="+4915123456789",
+)
+
+
+def booking(appointment_id: str = "apt-1001", kind: str = "booked") -> AlertContent:
+    return AlertContent(
+        kind=kind,  # type: ignore[arg-type]
+        calendar_id="cal-dr-weber",
+        appointment_id=appointment_id,
+        starts_at=datetime(2027, 9, 9, 10, tzinfo=UTC),
+        changed_at=datetime(2027, 9, 1, 16, tzinfo=UTC) if kind == "booked" else datetime(2027, 9, 8, 11, tzinfo=UTC),
+        patient_first_name="Maria",
+        patient_last_name="Müller",
+        visit_motive="Erstuntersuchung",
+        practitioner_name="Dr. Anna Weber",
+        time_zone="Europe/Berlin",
+        locale="de",
+    )
+
+
+def sqs_event(notifications: list[Notification], bodies: list[str] | None = None) -> dict[str, Any]:
+    """A Lambda SQS event from a FIFO queue, as the event source mapping builds it."""
+    bodies = bodies or [n.model_dump_json() for n in notifications]
+    groups = [n.alert.appointment_id for n in notifications] or ["apt-x"] * len(bodies)
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{index}",
+                "receiptHandle": f"r-{index}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1820000000000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1820000000001",
+                    "SequenceNumber": str(18800000000000000000 + index),
+                    "MessageGroupId": groups[index],
+                    "MessageDeduplicationId": f"d-{index}",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:notifications.fifo",
+                "awsRegion": "eu-central-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+@pytest.fixture
+def sender() -> AlertSender:
+    client("dynamodb").create_table(
+        TableName="idempotency",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return AlertSender(
+        sms=FakeSms(),
+        email=FakeEmail(),
+        feed=FakeFeed(),
+        parking=FakeParkingLot(),
+        idempotency_store=DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=client("dynamodb")),
+        feed_days=30,
+    )
+
+
+def test_each_channel_is_delivered_once_even_when_the_message_comes_again(sender: AlertSender) -> None:
+    notifications = notifications_for(booking(), WEBER, in_app=True)
+    assert sender.handle(sqs_event(notifications), None) == {"batchItemFailures": []}
+    assert sender.handle(sqs_event(notifications), None) == {"batchItemFailures": []}
+    assert [to for to, _ in sender.sms.outbox] == ["+4915123456789"]
+    assert [to for to, _ in sender.email.outbox] == ["praxis.weber@example.com"]
+    (entry,) = sender.feed.entries.values()
+    assert entry.appointment_id == "apt-1001" and entry.kind == "booked"
+
+
+def test_sms_leaves_out_the_visit_motive_and_the_email_names_the_calendar(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    (_, text), (_, mail) = sender.sms.outbox[0], sender.email.outbox[0]
+    assert "Erstuntersuchung" not in text and "M. Müller" in text and "12:00" in text
+    assert "Dr. Anna Weber" in mail.text and "Erstuntersuchung" in mail.text
+
+
+def test_invalid_number_is_parked_with_its_reason_and_email_still_goes(sender: AlertSender) -> None:
+    sender.sms.failures.append(PermanentError("sns.Publish: InvalidParameter"))
+    response = sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    assert response == {"batchItemFailures": []}
+    (parked,) = sender.parking.parked
+    assert (parked["source"], parked["reason"], parked["group"]) == ("sender", "sns.Publish: InvalidParameter", "apt-1001")
+    assert len(sender.email.outbox) == 1
+
+
+def test_throttled_sms_retries_only_its_own_appointment(sender: AlertSender) -> None:
+    sender.sms.failures.append(TransientError("sns.Publish: Throttling"))
+    first = notifications_for(booking("apt-1"), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+    cancellation = notifications_for(booking("apt-1", "cancelled"), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+    other = notifications_for(booking("apt-2"), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+    event = sqs_event(first + cancellation + other)
+    response = sender.handle(event, None)
+    # apt-1's booking failed, so its cancellation must wait behind it; apt-2 goes on.
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
+    assert len(sender.sms.outbox) == 1
+    # The retry delivers the booking, then the cancellation, and nothing twice.
+    retry = {"Records": event["Records"][:2]}
+    assert sender.handle(retry, None) == {"batchItemFailures": []}
+    assert len(sender.sms.outbox) == 3
+    assert "Absage" in sender.sms.outbox[2][1] or "abgesagt" in sender.sms.outbox[2][1]
+
+
+def test_malformed_message_is_parked_naming_the_field(sender: AlertSender) -> None:
+    good = notifications_for(booking(), WEBER, in_app=False)[0]
+    broken = json.loads(good.model_dump_json())
+    del broken["alert"]["starts_at"]
+    event = sqs_event([good, good], bodies=[json.dumps(broken), good.model_dump_json()])
+    assert sender.handle(event, None) == {"batchItemFailures": []}
+    (parked,) = sender.parking.parked
+    assert "body.alert.starts_at: missing" in parked["reason"]
+    assert len(sender.sms.outbox) == 1
