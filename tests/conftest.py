@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ.setdefault("AWS_REGION", "eu-central-1")
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's fake credentials
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "practitioner-alerts")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PractitionerAlerts")

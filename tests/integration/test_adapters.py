@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-
+from moto.ses.models import ses_backends
 from practitioner_alerts.adapters.dynamodb import (
     AlertsFeedTable,
     CachedCalendarSettings,
@@ -23,6 +23,7 @@ from practitioner_alerts.domain.notifications import AlertContent, notifications
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from practitioner_alerts.rendering import Email
+
 from tests.integration.conftest import client, make_fifo_queue, make_table, receive_all
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -82,10 +83,18 @@ def test_throttling_is_transient_and_a_rejected_address_is_permanent() -> None:
 def test_parked_record_keeps_its_reason_and_original_payload() -> None:
     standard = client("sqs").create_queue(QueueName="stream-dlq")["QueueUrl"]
     fifo = make_fifo_queue("notifications-dlq")
-    DeadLetterQueue(client("sqs"), standard).park(source="detector", reason="NewImage.starts_at: missing", payload={"eventID": "e1"})
-    DeadLetterQueue(client("sqs"), fifo).park(source="sender", reason="sns.Publish: InvalidParameter", payload={"messageId": "m1"}, group="apt-1")
+    DeadLetterQueue(client("sqs"), standard).park(
+        source="detector", reason="NewImage.starts_at: missing", payload={"eventID": "e1"}
+    )
+    DeadLetterQueue(client("sqs"), fifo).park(
+        source="sender", reason="sns.Publish: InvalidParameter", payload={"messageId": "m1"}, group="apt-1"
+    )
     (parked,) = receive_all(standard)
-    assert json.loads(parked["Body"]) == {"source": "detector", "reason": "NewImage.starts_at: missing", "payload": {"eventID": "e1"}}
+    assert json.loads(parked["Body"]) == {
+        "source": "detector",
+        "reason": "NewImage.starts_at: missing",
+        "payload": {"eventID": "e1"},
+    }
     (parked_fifo,) = receive_all(fifo)
     assert json.loads(parked_fifo["Body"])["reason"] == "sns.Publish: InvalidParameter"
 
@@ -129,14 +138,18 @@ def test_email_goes_out_as_text_and_html_through_the_configuration_set() -> None
     ses = client("sesv2")
     ses.create_email_identity(EmailIdentity="alerts@example.com")
     gateway = EmailGateway(ses, "alerts@example.com", "practitioner-alerts")
-    gateway.send("praxis.weber@example.com", Email(subject="Neuer Online-Termin", text="Klartext", html="<p>HTML</p>"))
-    from moto.ses.models import ses_backends
-
+    gateway.send(
+        "praxis.weber@example.com", Email(subject="Neuer Online-Termin", text="Klartext", html="<p>HTML</p>")
+    )
     (sent,) = ses_backends["123456789012"]["eu-central-1"].sent_messages
     message = email.message_from_string(sent.raw_data)
     assert message["Subject"] == "Neuer Online-Termin"
     assert message["To"] == "praxis.weber@example.com"
-    parts = {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart()}
+    parts = {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
     assert parts["text/plain"].strip() == "Klartext"
     assert parts["text/html"].strip() == "<p>HTML</p>"
 

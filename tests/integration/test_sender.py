@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
+
 from tests.fakes import FakeEmail, FakeFeed, FakeParkingLot, FakeSms
 from tests.integration.conftest import client
 
@@ -36,7 +36,9 @@ def booking(appointment_id: str = "apt-1001", kind: str = "booked") -> AlertCont
         calendar_id="cal-dr-weber",
         appointment_id=appointment_id,
         starts_at=datetime(2027, 9, 9, 10, tzinfo=UTC),
-        changed_at=datetime(2027, 9, 1, 16, tzinfo=UTC) if kind == "booked" else datetime(2027, 9, 8, 11, tzinfo=UTC),
+        changed_at=datetime(2027, 9, 1, 16, tzinfo=UTC)
+        if kind == "booked"
+        else datetime(2027, 9, 8, 11, tzinfo=UTC),
         patient_first_name="Maria",
         patient_last_name="Müller",
         visit_motive="Erstuntersuchung",
@@ -116,14 +118,20 @@ def test_invalid_number_is_parked_with_its_reason_and_email_still_goes(sender: A
     response = sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
     assert response == {"batchItemFailures": []}
     (parked,) = sender.parking.parked
-    assert (parked["source"], parked["reason"], parked["group"]) == ("sender", "sns.Publish: InvalidParameter", "apt-1001")
+    assert (parked["source"], parked["reason"], parked["group"]) == (
+        "sender",
+        "sns.Publish: InvalidParameter",
+        "apt-1001",
+    )
     assert len(sender.email.outbox) == 1
 
 
 def test_throttled_sms_retries_only_its_own_appointment(sender: AlertSender) -> None:
     sender.sms.failures.append(TransientError("sns.Publish: Throttling"))
     first = notifications_for(booking("apt-1"), WEBER.model_copy(update={"alert_email": None}), in_app=False)
-    cancellation = notifications_for(booking("apt-1", "cancelled"), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+    cancellation = notifications_for(
+        booking("apt-1", "cancelled"), WEBER.model_copy(update={"alert_email": None}), in_app=False
+    )
     other = notifications_for(booking("apt-2"), WEBER.model_copy(update={"alert_email": None}), in_app=False)
     event = sqs_event(first + cancellation + other)
     response = sender.handle(event, None)

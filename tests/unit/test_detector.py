@@ -9,6 +9,7 @@ from typing import Any
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
+
 from tests.conftest import load_event
 from tests.fakes import FakeParkingLot, FakeQueue, FakeSettings
 
@@ -20,7 +21,9 @@ WEBER = CalendarSettings(
 )
 
 
-def make_detector(settings: FakeSettings | None = None, queue: FakeQueue | None = None, *, in_app: bool = True):  # type: ignore[no-untyped-def]
+def make_detector(
+    settings: FakeSettings | None = None, queue: FakeQueue | None = None, *, in_app: bool = True
+):  # type: ignore[no-untyped-def]
     return AlertDetector(
         settings=settings or FakeSettings({WEBER.calendar_id: WEBER}),
         queue=queue or FakeQueue(),
@@ -69,13 +72,21 @@ def test_reschedule_carries_old_and_new_start() -> None:
     detector.handle(batch("stream-late-reschedule.json"), None)
     alert = detector.queue.sent[0].alert
     assert alert.kind == "rescheduled"
-    assert alert.previous_starts_at is not None and alert.previous_starts_at.isoformat() == "2027-09-09T12:00:00+02:00"
+    assert (
+        alert.previous_starts_at is not None
+        and alert.previous_starts_at.isoformat() == "2027-09-09T12:00:00+02:00"
+    )
     assert alert.starts_at.isoformat() == "2027-09-10T09:30:00+02:00"
 
 
 def test_silent_changes_queue_nothing() -> None:
     detector = make_detector()
-    files = ("stream-early-cancellation.json", "stream-early-reschedule.json", "stream-practice-change.json", "stream-ttl-removal.json")
+    files = (
+        "stream-early-cancellation.json",
+        "stream-early-reschedule.json",
+        "stream-practice-change.json",
+        "stream-ttl-removal.json",
+    )
     response = detector.handle(batch(*files), None)
     assert response == {"batchItemFailures": []}
     assert detector.queue.sent == []

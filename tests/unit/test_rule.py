@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
 from practitioner_alerts.domain.appointments import Appointment, AppointmentChange
 from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide
 
@@ -29,14 +28,20 @@ def modify(before: Appointment, **changes: Any) -> AppointmentChange:
 
 
 def cancellation_at(changed_at: str, starts_at: str = BOOKED["starts_at"]) -> AppointmentChange:
-    return modify(appointment(starts_at=starts_at), starts_at=starts_at, status="cancelled", changed_at=changed_at)
+    return modify(
+        appointment(starts_at=starts_at), starts_at=starts_at, status="cancelled", changed_at=changed_at
+    )
 
 
 def test_online_booking_always_alerts_even_weeks_ahead() -> None:
     change = AppointmentChange("e-1", "INSERT", "apt-1", before=None, after=appointment())
     assert decide(change) == decide(change)  # no clock: the same record gives the same answer
     decision = decide(change)
-    assert (decision.kind, decision.alert, decision.reason) == (ChangeKind.BOOKED, True, Reason.ONLINE_BOOKING)
+    assert (decision.kind, decision.alert, decision.reason) == (
+        ChangeKind.BOOKED,
+        True,
+        Reason.ONLINE_BOOKING,
+    )
 
 
 def test_help_article_cancellation_at_13_the_day_before_alerts() -> None:
@@ -93,18 +98,28 @@ def test_same_instant_with_another_offset_is_not_a_reschedule() -> None:
 
 def test_late_reschedule_alerts_measured_from_the_old_start() -> None:
     # Moved to a month later, but the old start was 23 h away: the practitioner loses a slot.
-    change = modify(appointment(), starts_at="2027-10-09T12:00:00+02:00", changed_at="2027-09-08T13:00:00+02:00")
+    change = modify(
+        appointment(), starts_at="2027-10-09T12:00:00+02:00", changed_at="2027-09-08T13:00:00+02:00"
+    )
     decision = decide(change)
-    assert (decision.kind, decision.alert, decision.reason) == (ChangeKind.RESCHEDULED, True, Reason.LATE_RESCHEDULE)
+    assert (decision.kind, decision.alert, decision.reason) == (
+        ChangeKind.RESCHEDULED,
+        True,
+        Reason.LATE_RESCHEDULE,
+    )
 
 
 def test_early_reschedule_into_the_next_hours_is_silent() -> None:
     # Measured from the old start: moving a far-away appointment closer frees no short-notice slot.
-    change = modify(appointment(), starts_at="2027-09-08T14:00:00+02:00", changed_at="2027-09-08T11:00:00+02:00")
+    change = modify(
+        appointment(), starts_at="2027-09-08T14:00:00+02:00", changed_at="2027-09-08T11:00:00+02:00"
+    )
     assert decide(change).reason is Reason.EARLY_RESCHEDULE
 
 
-@pytest.mark.parametrize(("who", "reason"), [("practice", Reason.CHANGED_BY_PRACTICE), ("system", Reason.CHANGED_BY_SYSTEM)])
+@pytest.mark.parametrize(
+    ("who", "reason"), [("practice", Reason.CHANGED_BY_PRACTICE), ("system", Reason.CHANGED_BY_SYSTEM)]
+)
 def test_changes_not_made_online_by_the_patient_are_silent(who: str, reason: Reason) -> None:
     change = modify(appointment(), status="cancelled", changed_at="2027-09-09T08:00:00+02:00", changed_by=who)
     decision = decide(change)

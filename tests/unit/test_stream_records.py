@@ -6,12 +6,12 @@ import copy
 from typing import Any
 
 import pytest
-
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from practitioner_alerts.domain.appointments import read_change
 from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide
 from practitioner_alerts.errors import MalformedRecord
+
 from tests.conftest import load_event
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 
 def change_from(record: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -40,7 +40,9 @@ def change_from(record: dict[str, Any]):  # type: ignore[no-untyped-def]
         ("stream-ttl-removal.json", ChangeKind.REMOVED, False, Reason.TTL_EXPIRY),
     ],
 )
-def test_sample_events_classify_as_their_names_say(event_file: str, kind: ChangeKind, alert: bool, reason: Reason) -> None:
+def test_sample_events_classify_as_their_names_say(
+    event_file: str, kind: ChangeKind, alert: bool, reason: Reason
+) -> None:
     (record,) = load_event(event_file)["Records"]
     change = change_from(record)
     assert classify(change) is kind

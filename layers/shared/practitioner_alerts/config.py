@@ -28,7 +28,9 @@ class _FromEnvironment(BaseModel):
             return cls.model_validate({key.lower(): value for key, value in source.items()})
         except ValidationError as error:
             names = ", ".join(str(e["loc"][0]).upper() for e in error.errors())
-            raise MissingConfiguration(f"{cls.__name__}: missing or invalid environment variables: {names}") from error
+            raise MissingConfiguration(
+                f"{cls.__name__}: missing or invalid environment variables: {names}"
+            ) from error
 
 
 class DetectorConfig(_FromEnvironment):
@@ -52,3 +54,12 @@ class SenderConfig(_FromEnvironment):
     ses_configuration_set: str
     sms_sender_id: Annotated[str, Field(min_length=1, max_length=11)]
     alert_feed_days: Annotated[int, Field(gt=0)]
+
+
+class SettingsApiConfig(_FromEnvironment):
+    settings_table_name: str
+    alerts_feed_table_name: str
+    notification_queue_url: str
+    # Name of the JWT claim that lists the calendars its holder administers.
+    calendars_claim: Annotated[str, Field(min_length=1)]
+    test_alerts_per_hour: Annotated[int, Field(gt=0, le=100)]

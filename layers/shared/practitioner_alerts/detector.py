@@ -74,7 +74,9 @@ class AlertDetector:
                 raise
 
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     def _read_settings_once(self, records: Sequence[Mapping[str, Any]]) -> _Batch:
         """One settings read for the distinct calendars of the batch, never one per record."""
@@ -109,7 +111,9 @@ class AlertDetector:
                 "channels": [n.channel for n in notifications],
             },
         )
-        metrics.add_metric(name="AlertsQueued" if notifications else "ChangesSilent", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name="AlertsQueued" if notifications else "ChangesSilent", unit=MetricUnit.Count, value=1
+        )
 
     def _notifications(
         self, change: AppointmentChange, decision: Decision, batch: _Batch
@@ -147,7 +151,9 @@ def _read(record: DynamoDBRecord) -> AppointmentChange:
     try:
         keys, old_image, new_image = stream.keys, stream.old_image, stream.new_image
     except (TypeError, ValueError, KeyError, AttributeError) as error:
-        raise MalformedRecord(f"dynamodb: images are not DynamoDB-typed JSON ({type(error).__name__})") from error
+        raise MalformedRecord(
+            f"dynamodb: images are not DynamoDB-typed JSON ({type(error).__name__})"
+        ) from error
     return read_change(
         event_id=record.event_id or "",
         event_name=str(record.get("eventName")),

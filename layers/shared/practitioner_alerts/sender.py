@@ -91,7 +91,9 @@ class AlertSender:
         # Failing a message skips only the rest of its group (its appointment), keeping each
         # appointment's alerts in order while other appointments go on.
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     def _read(self, record: SQSRecord) -> Notification | None:
         try:
@@ -143,7 +145,10 @@ class AlertSender:
             payload=record.raw_event,
             group=record.attributes.message_group_id or "parked",
         )
-        logger.warning("notification parked", extra={"message_id": record.message_id, "channel": channel, "reason": reason})
+        logger.warning(
+            "notification parked",
+            extra={"message_id": record.message_id, "channel": channel, "reason": reason},
+        )
         metrics.add_metric(name="NotificationsParked", unit=MetricUnit.Count, value=1)
 
 

@@ -12,7 +12,11 @@ import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.config import Config
 
-from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, CachedCalendarSettings, CalendarSettingsTable
+from practitioner_alerts.adapters.dynamodb import (
+    AlertsFeedTable,
+    CachedCalendarSettings,
+    CalendarSettingsTable,
+)
 from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.adapters.sns import SmsGateway
 from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue

@@ -28,6 +28,9 @@ _deserializer = TypeDeserializer()
 # BatchGetItem takes at most 100 keys per call.
 _BATCH_GET_LIMIT = 100
 _UNPROCESSED_ATTEMPTS = 4
+# Suffix of the per-calendar test-send counter item in the settings table; calendar ids that the
+# settings API accepts cannot contain "#", so no calendar's settings can sit under such a key.
+TEST_SENDS_KEY_SUFFIX = "#test-sends"
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,7 +53,10 @@ class CalendarSettingsTable:
         wanted = sorted(set(calendar_ids))
         found: dict[str, CalendarSettings] = {}
         for start in range(0, len(wanted), _BATCH_GET_LIMIT):
-            keys = [{"calendar_id": {"S": calendar_id}} for calendar_id in wanted[start : start + _BATCH_GET_LIMIT]]
+            keys = [
+                {"calendar_id": {"S": calendar_id}}
+                for calendar_id in wanted[start : start + _BATCH_GET_LIMIT]
+            ]
             for item in self._batch_get(keys):
                 settings = _settings_from_item(item)
                 found[settings.calendar_id] = settings
@@ -81,6 +87,50 @@ class CalendarSettingsTable:
         with aws_call("dynamodb.PutItem"):
             self._client.put_item(TableName=self._table_name, Item=to_item(settings.model_dump()))
 
+    def take_test_send(self, calendar_id: str, window: str, limit: int) -> bool:
+        """Counts one test send in ``window`` (e.g. the hour); False once ``limit`` are used up.
+
+        The counter is a separate item, keyed ``<calendar_id>#test-sends``, so it survives a
+        settings save (PutItem replaces the settings item) and the detector, which reads only
+        plain calendar ids, never sees it. One item per calendar, overwritten each window.
+        """
+        key = {"calendar_id": {"S": f"{calendar_id}{TEST_SENDS_KEY_SUFFIX}"}}
+        names = {"#window": "send_window", "#sends": "sends"}
+        # Two conditional writes, because one UpdateExpression cannot both reset and increment:
+        # first "one more in the current window", then "start a new window". A request racing
+        # another one into a new window loses the reset and goes round once more.
+        for _attempt in range(2):
+            with aws_call("dynamodb.UpdateItem"):
+                try:
+                    self._client.update_item(
+                        TableName=self._table_name,
+                        Key=key,
+                        UpdateExpression="SET #sends = #sends + :one",
+                        ConditionExpression="#window = :window AND #sends < :limit",
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues={
+                            ":one": {"N": "1"},
+                            ":window": {"S": window},
+                            ":limit": {"N": str(limit)},
+                        },
+                    )
+                    return True
+                except self._client.exceptions.ConditionalCheckFailedException:
+                    pass
+                try:
+                    self._client.update_item(
+                        TableName=self._table_name,
+                        Key=key,
+                        UpdateExpression="SET #window = :window, #sends = :one",
+                        ConditionExpression="attribute_not_exists(#window) OR #window <> :window",
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues={":one": {"N": "1"}, ":window": {"S": window}},
+                    )
+                    return True
+                except self._client.exceptions.ConditionalCheckFailedException:
+                    pass
+        return False
+
 
 def _settings_from_item(item: Mapping[str, Any]) -> CalendarSettings:
     values = from_item(item)
@@ -88,7 +138,9 @@ def _settings_from_item(item: Mapping[str, Any]) -> CalendarSettings:
         return CalendarSettings.model_validate(values)
     except ValidationError as error:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
-        raise PermanentError(f"calendar settings of {values.get('calendar_id')!r} are invalid: {fields}") from error
+        raise PermanentError(
+            f"calendar settings of {values.get('calendar_id')!r} are invalid: {fields}"
+        ) from error
 
 
 @dataclass

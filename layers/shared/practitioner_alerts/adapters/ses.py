@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
 # Rejected content or a bad address stays bad; the practitioner has to fix the address.
-_PERMANENT = frozenset({"MessageRejected", "BadRequestException", "MailFromDomainNotVerifiedException", "NotFoundException"})
+_PERMANENT = frozenset(
+    {"MessageRejected", "BadRequestException", "MailFromDomainNotVerifiedException", "NotFoundException"}
+)
 
 
 class EmailGateway:

@@ -52,8 +52,12 @@ class NotificationQueue:
             # Entries that did go through are deduplicated when the record is retried.
             codes = sorted({entry.get("Code", "Unknown") for entry in failed})
             if all(entry.get("SenderFault") for entry in failed):
-                raise PermanentError(f"sqs.SendMessageBatch rejected {len(failed)} entries: {', '.join(codes)}")
-            raise TransientError(f"sqs.SendMessageBatch failed {len(failed)} of {len(entries)}: {', '.join(codes)}")
+                raise PermanentError(
+                    f"sqs.SendMessageBatch rejected {len(failed)} entries: {', '.join(codes)}"
+                )
+            raise TransientError(
+                f"sqs.SendMessageBatch failed {len(failed)} of {len(entries)}: {', '.join(codes)}"
+            )
 
 
 class DeadLetterQueue:
@@ -69,7 +73,9 @@ class DeadLetterQueue:
         self._fifo = queue_url.endswith(".fifo")
 
     def park(self, *, source: str, reason: str, payload: Mapping[str, Any], group: str = "parked") -> None:
-        body = json.dumps({"source": source, "reason": reason, "payload": payload}, sort_keys=True, default=str)
+        body = json.dumps(
+            {"source": source, "reason": reason, "payload": payload}, sort_keys=True, default=str
+        )
         request: dict[str, Any] = {
             "QueueUrl": self._queue_url,
             "MessageBody": body,

@@ -137,4 +137,3 @@ def _appointment_id(*images: Mapping[str, Any] | None) -> str:
         if image and isinstance(image.get("appointment_id"), str) and image["appointment_id"]:
             return str(image["appointment_id"])
     raise MalformedRecord("Keys.appointment_id: missing; it is the table's key and must be a string")
-

@@ -70,7 +70,7 @@ def alert_content(change: AppointmentChange, kind: ChangeKind, settings: Calenda
     assert after is not None  # only INSERT and MODIFY alert
     previous = change.before.starts_at if kind is ChangeKind.RESCHEDULED and change.before else None
     return AlertContent(
-        kind=kind.value,  # type: ignore[arg-type]  # only booked/cancelled/rescheduled get here
+        kind=kind.value,  # only booked, cancelled and rescheduled alert
         calendar_id=after.calendar_id,
         appointment_id=after.appointment_id,
         starts_at=after.starts_at,
@@ -85,7 +85,9 @@ def alert_content(change: AppointmentChange, kind: ChangeKind, settings: Calenda
     )
 
 
-def notifications_for(content: AlertContent, settings: CalendarSettings, *, in_app: bool) -> list[Notification]:
+def notifications_for(
+    content: AlertContent, settings: CalendarSettings, *, in_app: bool
+) -> list[Notification]:
     """One notification per configured contact, plus the in-calendar feed when it is on."""
     addresses: list[tuple[Channel, str | None]] = []
     if settings.alert_mobile:

@@ -89,7 +89,9 @@ def decide(change: AppointmentChange, window: timedelta = DEFAULT_WINDOW) -> Dec
         changed = change.before is None or (
             change.before.status != after.status or change.before.starts_at != after.starts_at
         )
-        return Decision(kind, False, Reason.NOT_AN_ALERTING_CHANGE if changed else Reason.NO_STATUS_OR_START_CHANGE)
+        return Decision(
+            kind, False, Reason.NOT_AN_ALERTING_CHANGE if changed else Reason.NO_STATUS_OR_START_CHANGE
+        )
     if after.changed_by == "practice":
         return Decision(kind, False, Reason.CHANGED_BY_PRACTICE)
     if after.changed_by == "system":
