@@ -1,0 +1,121 @@
+"""The pieces every channel assembles: clean names, local times, the calendar and the patient.
+
+Names come from patients typing into a booking form and from practice settings, so they are
+treated as hostile text: control characters, line breaks and bidi overrides are taken out before
+anything is shown. A line break in a name must not reach an e-mail header, and a right-to-left
+override must not make the appointment time read backwards.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_skeleton, format_time, get_datetime_format, get_timezone_name
+
+from practitioner_alerts.domain.notifications import AlertContent
+from practitioner_alerts.rendering.wording import Wording
+
+# Joiners are format characters too, but Persian and Indic names and emoji need them to render.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+ELLIPSIS = "…"
+# Longer than any real surname or practitioner; a pasted paragraph must not fill an alert.
+NAME_LIMIT = 40
+
+
+def clean(value: str | None) -> str:
+    """One line of display text: no control or format characters, whitespace collapsed."""
+    if not value:
+        return ""
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFC", value):
+        category = unicodedata.category(char)
+        if category == "Cc" or category.startswith("Z"):
+            kept.append(" ")  # a line break or tab between two words still separates them
+        elif category.startswith("C") and char not in _JOINERS:
+            continue
+        else:
+            kept.append(char)
+    return " ".join("".join(kept).split())
+
+
+def abbreviate(value: str, keep: int) -> str:
+    """The first ``keep`` characters and an ellipsis, never ending on a space or a joiner."""
+    if len(value) <= keep:
+        return value
+    return value[:keep].rstrip(" -'.,\u200c\u200d") + ELLIPSIS
+
+
+def initial(first_name: str) -> str:
+    """First letter of a first name with any combining accents; "" when there is no letter."""
+    for index, char in enumerate(first_name):
+        if unicodedata.category(char).startswith("L"):
+            end = index + 1
+            # Two marks cover any real accent; a stack of hundreds is an attack on the SMS length.
+            while end < min(len(first_name), index + 3) and unicodedata.combining(first_name[end]):
+                end += 1
+            return first_name[index:end].upper()
+    return ""
+
+
+def patient_label(words: Wording, first_name: str, surname: str) -> str:
+    """Initial and surname ("M. Müller"), or the locale's neutral word when the name is missing."""
+    first = initial(first_name)
+    if surname:
+        return words.patient.format(initial=first, surname=surname) if first else surname
+    return f"{words.unnamed_patient} {first}." if first else words.unnamed_patient
+
+
+def full_name(alert: AlertContent) -> str:
+    return " ".join(
+        part for part in (clean(alert.patient_first_name), clean(alert.patient_last_name)) if part
+    )
+
+
+def calendar_name(alert: AlertContent) -> str:
+    return clean(alert.practitioner_name) or clean(alert.calendar_id)
+
+
+def calendar_phrase(words: Wording, alert: AlertContent, name: str) -> str:
+    """How a sentence names the calendar, e.g. "Kalender von Dr. Schmidt"; ``name`` may be cut."""
+    template = words.calendar_named if clean(alert.practitioner_name) else words.calendar_unnamed
+    return template.format(name=name)
+
+
+def _local(moment: datetime, alert: AlertContent) -> datetime:
+    return moment.astimezone(ZoneInfo(alert.time_zone))
+
+
+def short_when(moment: datetime, alert: AlertContent) -> str:
+    """Weekday, day, month and time in the calendar's zone, e.g. "Do., 9. Sept., 12:00"."""
+    local = _local(moment, alert)
+    date = str(format_skeleton("MMMEd", local, locale=alert.locale))
+    time = str(format_time(local, "short", tzinfo=local.tzinfo, locale=alert.locale))
+    # Babel glues date and time the same way in format_datetime; its patterns quote no literals here.
+    pattern = str(get_datetime_format("medium", locale=alert.locale)).replace("'", "")
+    return pattern.replace("{0}", time).replace("{1}", date)
+
+
+def long_when(moment: datetime, alert: AlertContent, words: Wording) -> str:
+    """Full weekday and date with year, e.g. "Donnerstag, 9. September 2027 um 12:00 Uhr"."""
+    local = _local(moment, alert)
+    date = str(format_date(local, "full", locale=alert.locale))
+    time = str(format_time(local, "short", tzinfo=local.tzinfo, locale=alert.locale))
+    return words.date_at_time.format(date=date, time=time)
+
+
+def time_zone_name(moment: datetime, alert: AlertContent) -> str:
+    """The zone's everyday name at that moment, e.g. "Mitteleuropäische Sommerzeit"."""
+    return str(get_timezone_name(_local(moment, alert), "long", locale=alert.locale))
+
+
+def headline_text(alert: AlertContent, words: Wording, *, patient: str, calendar: str) -> str:
+    previous = alert.previous_starts_at
+    return words.headlines[alert.kind].format(
+        patient=patient,
+        calendar=calendar,
+        when=short_when(alert.starts_at, alert),
+        # A reschedule always carries its old start; "?" keeps a malformed one readable.
+        previous=short_when(previous, alert) if previous else "?",
+    )

@@ -1,0 +1,96 @@
+"""The alert as an e-mail to the practitioner's own inbox: subject, plain text and HTML.
+
+The body may name the patient in full and the visit motive; the subject shows only initial and
+surname, because subjects also surface in lock-screen previews and mail server logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from practitioner_alerts.domain.notifications import AlertContent
+from practitioner_alerts.rendering.formatting import (
+    NAME_LIMIT,
+    abbreviate,
+    calendar_name,
+    calendar_phrase,
+    clean,
+    full_name,
+    long_when,
+    time_zone_name,
+)
+from practitioner_alerts.rendering.headline import render_headline
+from practitioner_alerts.rendering.wording import WORDING, Wording
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("practitioner_alerts.rendering", "templates"),
+        # Escaping is on for everything but the plain-text body, including templates added later.
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True, default=True
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _subject(alert: AlertContent) -> str:
+    subject = render_headline(alert)
+    practitioner = clean(alert.practitioner_name)
+    if alert.kind != "test" and practitioner:
+        subject = f"{subject} – {abbreviate(practitioner, NAME_LIMIT)}"
+    # Every piece is cleaned already; cleaning the whole keeps the header one line by construction.
+    return clean(subject)
+
+
+def _details(alert: AlertContent, words: Wording) -> list[tuple[str, str]]:
+    if alert.kind == "test":
+        return []
+    rows = [(words.label_patient, full_name(alert) or words.no_name)]
+    if alert.kind == "rescheduled":
+        if alert.previous_starts_at:
+            rows.append((words.label_previous_time, long_when(alert.previous_starts_at, alert, words)))
+        rows.append((words.label_new_time, long_when(alert.starts_at, alert, words)))
+    else:
+        rows.append((words.label_appointment, long_when(alert.starts_at, alert, words)))
+    motive = clean(alert.visit_motive)
+    if motive:
+        rows.append((words.label_visit_motive, motive))
+    rows.append((words.label_time_zone, time_zone_name(alert.starts_at, alert)))
+    return rows
+
+
+def render_email(alert: AlertContent) -> Email:
+    """Subject, plain-text and HTML body of the alert, in the calendar's language and zone."""
+    words = WORDING[alert.locale]
+    calendar = calendar_phrase(words, alert, calendar_name(alert))
+    subject = _subject(alert)
+    view = {
+        "lang": alert.locale,
+        "subject": subject,
+        "greeting": words.greeting,
+        "intro": words.intros[alert.kind].format(calendar=calendar),
+        "details": _details(alert, words),
+        "notes": [words.test_note] if alert.kind == "test" else [],
+        "footer": words.footer.format(calendar=calendar),
+    }
+    templates = _templates()
+    return Email(
+        subject=subject,
+        text=templates.get_template("email.txt").render(view),
+        html=templates.get_template("email.html").render(view),
+    )
