@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from practitioner_alerts.adapters.dynamodb import FeedEntry
+from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry
 from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import AlertError
@@ -71,7 +71,7 @@ class FakeEmail:
     outbox: list[tuple[str, Email]] = field(default_factory=list)
     failures: list[AlertError] = field(default_factory=list)
 
-    def send(self, to: str, email: Email) -> str:
+    def send(self, to: str, email: Email, tags: Mapping[str, str] | None = None) -> str:
         if self.failures:
             raise self.failures.pop(0)
         self.outbox.append((to, email))
@@ -84,3 +84,28 @@ class FakeFeed:
 
     def add(self, entry: FeedEntry) -> None:
         self.entries.setdefault((entry.calendar_id, entry.alert_id), entry)
+
+
+@dataclass
+class FakeDeliveryLog:
+    cap_reached: bool = False
+    failures: dict[tuple[str, str], DeliveryFailure] = field(default_factory=dict)
+    sms_owners: dict[str, str] = field(default_factory=dict)
+
+    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool:
+        return not self.cap_reached
+
+    def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None:
+        self.failures[(calendar_id, failure.channel)] = failure
+
+    def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
+        self.sms_owners[message_id] = calendar_id
+
+
+@dataclass
+class FakeBackoff:
+    postponed: list[tuple[str, int]] = field(default_factory=list)
+
+    def postpone(self, receipt_handle: str, receive_count: int) -> int:
+        self.postponed.append((receipt_handle, receive_count))
+        return 10 * receive_count

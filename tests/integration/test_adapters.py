@@ -14,11 +14,13 @@ from practitioner_alerts.adapters.dynamodb import (
     AlertsFeedTable,
     CachedCalendarSettings,
     CalendarSettingsTable,
+    DeliveryFailure,
+    DeliveryLogTable,
     FeedEntry,
 )
 from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.adapters.sns import SmsGateway
-from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue
+from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue, RetryLater
 from practitioner_alerts.domain.notifications import AlertContent, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
@@ -212,3 +214,40 @@ def test_feed_cursor_from_another_calendar_is_refused() -> None:
         feed.page("cal-someone-else", limit=1, cursor=cursor, unread_only=False)
     with pytest.raises(ValueError):
         feed.page("cal-dr-weber", limit=1, cursor="not-a-cursor", unread_only=False)
+
+
+def test_sms_cap_counts_per_calendar_and_hour() -> None:
+    make_table("delivery-log", "calendar_id", "entry")
+    log = DeliveryLogTable(client("dynamodb"), "delivery-log")
+    spent = [log.spend_sms("cal-1", "2027-09-08T13", cap=3, expires_at=1) for _ in range(5)]
+    assert spent == [True, True, True, False, False]
+    assert log.spend_sms("cal-1", "2027-09-08T14", cap=3, expires_at=1)
+    assert log.spend_sms("cal-2", "2027-09-08T13", cap=3, expires_at=1)
+
+
+def test_last_failure_per_channel_and_the_sms_receipt_mapping() -> None:
+    make_table("delivery-log", "calendar_id", "entry")
+    log = DeliveryLogTable(client("dynamodb"), "delivery-log")
+    log.record_failure("cal-1", DeliveryFailure("sms", "old", "2027-09-08T10:00:00+00:00"), expires_at=1)
+    log.record_failure(
+        "cal-1", DeliveryFailure("sms", "sns.Publish: InvalidParameter", "2027-09-08T11:00:00+00:00"), 1
+    )
+    log.record_failure("cal-1", DeliveryFailure("email", "bounce: Permanent", "2027-09-08T12:00:00+00:00"), 1)
+    log.spend_sms("cal-1", "2027-09-08T13", cap=3, expires_at=1)
+    failures = log.last_failures("cal-1")
+    assert set(failures) == {"sms", "email"}
+    assert failures["sms"].reason == "sns.Publish: InvalidParameter"
+    assert log.last_failures("cal-2") == {}
+    log.remember_sms("sns-msg-1", "cal-1", expires_at=1)
+    assert log.calendar_of_sms("sns-msg-1") == "cal-1"
+    assert log.calendar_of_sms("sns-msg-unknown") is None
+
+
+def test_failed_messages_come_back_after_a_growing_delay() -> None:
+    url = make_fifo_queue("notifications")
+    sqs = client("sqs")
+    sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d")
+    (message,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=600)["Messages"]
+    retry = RetryLater(sqs, url, first_delay=10, longest_delay=300)
+    assert [retry.delay_for(n) for n in (1, 2, 3, 6, 10)] == [10, 20, 40, 300, 300]
+    assert retry.postpone(message["ReceiptHandle"], receive_count=1) == 10

@@ -17,7 +17,7 @@ from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
 
-from tests.fakes import FakeEmail, FakeFeed, FakeParkingLot, FakeSms
+from tests.fakes import FakeBackoff, FakeDeliveryLog, FakeEmail, FakeFeed, FakeParkingLot, FakeSms
 from tests.integration.conftest import client
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -92,7 +92,10 @@ def sender() -> AlertSender:
         feed=FakeFeed(),
         parking=FakeParkingLot(),
         idempotency_store=DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=client("dynamodb")),
+        delivery_log=FakeDeliveryLog(),
         feed_days=30,
+        sms_per_calendar_per_hour=20,
+        backoff=FakeBackoff(),
     )
 
 
@@ -124,6 +127,30 @@ def test_invalid_number_is_parked_with_its_reason_and_email_still_goes(sender: A
         "apt-1001",
     )
     assert len(sender.email.outbox) == 1
+    # The practitioner will see why in their settings.
+    assert sender.delivery_log.failures[("cal-dr-weber", "sms")].reason == "sns.Publish: InvalidParameter"
+
+
+def test_sms_over_the_hourly_cap_is_covered_by_the_email(sender: AlertSender) -> None:
+    sender.delivery_log.cap_reached = True
+    response = sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    assert response == {"batchItemFailures": []}
+    assert sender.sms.outbox == [] and len(sender.email.outbox) == 1
+    assert sender.parking.parked == []
+
+
+def test_sms_over_the_hourly_cap_without_email_is_parked_never_dropped(sender: AlertSender) -> None:
+    sender.delivery_log.cap_reached = True
+    mobile_only = WEBER.model_copy(update={"alert_email": None})
+    sender.handle(sqs_event(notifications_for(booking(), mobile_only, in_app=False)), None)
+    assert sender.sms.outbox == []
+    (parked,) = sender.parking.parked
+    assert parked["reason"].startswith("sms_cap_reached")
+
+
+def test_sent_sms_is_remembered_for_its_delivery_receipt(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    assert sender.delivery_log.sms_owners == {"sms-1": "cal-dr-weber"}
 
 
 def test_throttled_sms_retries_only_its_own_appointment(sender: AlertSender) -> None:
@@ -138,6 +165,8 @@ def test_throttled_sms_retries_only_its_own_appointment(sender: AlertSender) -> 
     # apt-1's booking failed, so its cancellation must wait behind it; apt-2 goes on.
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
     assert len(sender.sms.outbox) == 1
+    # Both held-back messages come back after a short, growing delay rather than the full timeout.
+    assert sender.backoff.postponed == [("r-0", 1), ("r-1", 1)]
     # The retry delivers the booking, then the cancellation, and nothing twice.
     retry = {"Records": event["Records"][:2]}
     assert sender.handle(retry, None) == {"batchItemFailures": []}

@@ -140,7 +140,13 @@ def alarms_on(template: dict[str, Any], metric: str, target_id: str) -> list[dic
 
 
 FUNCTIONS = ("DetectorFunction", "SenderFunction")
-TABLES = ("AppointmentsTable", "CalendarSettingsTable", "IdempotencyTable", "AlertsFeedTable")
+TABLES = (
+    "AppointmentsTable",
+    "CalendarSettingsTable",
+    "IdempotencyTable",
+    "AlertsFeedTable",
+    "DeliveryLogTable",
+)
 DEAD_LETTER_QUEUES = ("NotificationDeadLetterQueue", "StreamDeadLetterQueue")
 
 
@@ -423,6 +429,8 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
         "IdempotencyTable",
         "AlertsFeedTable",
         "NotificationDeadLetterQueue",
+        "NotificationQueue",
+        "DeliveryLogTable",
         "SenderEmail",
         "SesConfigurationSetResource",
     }
@@ -436,10 +444,17 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
     assert allowed_actions_on(template, "SenderFunction", "NotificationDeadLetterQueue") == {
         "sqs:SendMessage"
     }
+    # Only to delay its own failed messages; it never sends to the queue it consumes.
+    assert allowed_actions_on(template, "SenderFunction", "NotificationQueue") == {
+        "sqs:ChangeMessageVisibility"
+    }
+    assert allowed_actions_on(template, "SenderFunction", "DeliveryLogTable") == {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
     for forbidden in (
         "CalendarSettingsTable",
         "AppointmentsTable",
-        "NotificationQueue",
         "StreamDeadLetterQueue",
     ):
         assert not allowed_actions_on(template, "SenderFunction", forbidden), forbidden

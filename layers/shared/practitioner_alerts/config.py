@@ -54,6 +54,9 @@ class SenderConfig(_FromEnvironment):
     ses_configuration_set: str
     sms_sender_id: Annotated[str, Field(min_length=1, max_length=11)]
     alert_feed_days: Annotated[int, Field(gt=0)]
+    notification_queue_url: str
+    delivery_log_table_name: str
+    sms_per_calendar_per_hour: Annotated[int, Field(gt=0)]
 
 
 class SettingsApiConfig(_FromEnvironment):

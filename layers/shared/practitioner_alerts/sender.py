@@ -7,8 +7,9 @@ same alert queued twice) finds the earlier result and sends nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,11 +23,11 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from practitioner_alerts.adapters.dynamodb import FeedEntry
+from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
 from practitioner_alerts.domain.notifications import Notification
-from practitioner_alerts.errors import MalformedRecord, PermanentError, TransientError
+from practitioner_alerts.errors import AlertError, MalformedRecord, PermanentError, TransientError
 from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
 
 logger = Logger(child=True)
@@ -35,6 +36,8 @@ metrics = Metrics()
 # Longer than anything can keep a message coming back: stream records live 24 h, queue
 # messages four days, and a redrive from the dead-letter queue may follow.
 IDEMPOTENCY_TTL = timedelta(days=7)
+# How long a delivery failure stays visible in the calendar's settings.
+FAILURE_MEMORY = timedelta(days=30)
 
 
 class SmsChannel(Protocol):
@@ -42,17 +45,35 @@ class SmsChannel(Protocol):
 
 
 class EmailChannel(Protocol):
-    def send(self, to: str, email: Email) -> str: ...
+    def send(self, to: str, email: Email, tags: Mapping[str, str] | None = None) -> str: ...
 
 
 class AlertsFeed(Protocol):
     def add(self, entry: FeedEntry) -> None: ...
 
 
+class DeliveryLog(Protocol):
+    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool: ...
+    def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None: ...
+    def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
+
+
+class Backoff(Protocol):
+    def postpone(self, receipt_handle: str, receive_count: int) -> int: ...
+
+
+class SmsCapReached(PermanentError):
+    """The calendar sent its hourly share of SMS and has no e-mail to fall back to."""
+
+
 def feed_alert_id(notification: Notification) -> str:
     """Sorts by time of change, so the newest alert comes first in the feed, and is unique."""
     changed = notification.alert.changed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{changed}-{notification.notification_id[:12]}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -62,7 +83,12 @@ class AlertSender:
     feed: AlertsFeed
     parking: ParkingLot
     idempotency_store: BasePersistenceLayer
+    delivery_log: DeliveryLog
     feed_days: int
+    sms_per_calendar_per_hour: int
+    backoff: Backoff | None = None
+    # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
+    clock: Callable[[], datetime] = field(default=_utc_now)
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
         config = IdempotencyConfig(
@@ -91,9 +117,11 @@ class AlertSender:
         # Failing a message skips only the rest of its group (its appointment), keeping each
         # appointment's alerts in order while other appointments go on.
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        self._back_off(event, response)
+        return response
 
     def _read(self, record: SQSRecord) -> Notification | None:
         try:
@@ -103,25 +131,71 @@ class AlertSender:
             return None
 
     def _deliver(self, notification: Notification) -> dict[str, str]:
-        if notification.channel == "sms":
-            message_id = self.sms.send(_address(notification), render_sms(notification.alert))
-        elif notification.channel == "email":
-            message_id = self.email.send(_address(notification), render_email(notification.alert))
-        else:
-            message_id = feed_alert_id(notification)
-            self.feed.add(self._feed_entry(notification, message_id))
+        alert = notification.alert
+        try:
+            if notification.channel == "sms":
+                message_id = self._send_sms(notification)
+            elif notification.channel == "email":
+                tags = {"calendar_id": alert.calendar_id, "notification_id": notification.notification_id}
+                message_id = self.email.send(_address(notification), render_email(alert), tags)
+            else:
+                message_id = feed_alert_id(notification)
+                self.feed.add(self._feed_entry(notification, message_id))
+        except SmsCapReached:
+            raise
+        except PermanentError as error:
+            # The practitioner sees this in their settings and can fix the address.
+            self._remember_failure(alert.calendar_id, notification.channel, error.reason)
+            raise
         logger.info(
             "notification delivered",
             extra={
                 "notification_id": notification.notification_id,
-                "appointment_id": notification.alert.appointment_id,
-                "calendar_id": notification.alert.calendar_id,
+                "appointment_id": alert.appointment_id,
+                "calendar_id": alert.calendar_id,
                 "channel": notification.channel,
-                "kind": notification.alert.kind,
+                "kind": alert.kind,
             },
         )
         metrics.add_metric(name=f"Delivered_{notification.channel}", unit=MetricUnit.Count, value=1)
         return {"message_id": message_id}
+
+    def _send_sms(self, notification: Notification) -> str:
+        alert = notification.alert
+        now = self.clock()
+        hour_ends = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        if not self.delivery_log.spend_sms(
+            alert.calendar_id,
+            now.strftime("%Y-%m-%dT%H"),
+            self.sms_per_calendar_per_hour,
+            int((hour_ends + timedelta(hours=1)).timestamp()),
+        ):
+            metrics.add_metric(name="SmsOverCap", unit=MetricUnit.Count, value=1)
+            if notification.covered_by_email:
+                logger.warning(
+                    "sms over the hourly cap; the e-mail carries this alert",
+                    extra={"notification_id": notification.notification_id, "calendar_id": alert.calendar_id},
+                )
+                return "over-cap:covered-by-email"
+            raise SmsCapReached(
+                f"sms_cap_reached: {self.sms_per_calendar_per_hour} SMS this hour for this calendar "
+                "and no e-mail to fall back to; redrive after the hour"
+            )
+        message_id = self.sms.send(_address(notification), render_sms(alert))
+        expires = now + timedelta(days=3)  # SMS delivery receipts arrive within hours
+        self.delivery_log.remember_sms(message_id, alert.calendar_id, int(expires.timestamp()))
+        return message_id
+
+    def _remember_failure(self, calendar_id: str, channel: str, reason: str) -> None:
+        now = self.clock()
+        failure = DeliveryFailure(channel=channel, reason=reason, failed_at=now.isoformat())
+        try:
+            self.delivery_log.record_failure(calendar_id, failure, int((now + FAILURE_MEMORY).timestamp()))
+        except AlertError as error:
+            # The message is parked with its reason either way; the log is a convenience.
+            logger.warning(
+                "delivery failure not logged", extra={"calendar_id": calendar_id, "reason": error.reason}
+            )
 
     def _feed_entry(self, notification: Notification, alert_id: str) -> FeedEntry:
         alert = notification.alert
@@ -150,6 +224,25 @@ class AlertSender:
             extra={"message_id": record.message_id, "channel": channel, "reason": reason},
         )
         metrics.add_metric(name="NotificationsParked", unit=MetricUnit.Count, value=1)
+
+    def _back_off(self, event: dict[str, Any], response: PartialItemFailureResponse) -> None:
+        """Bring failed messages back sooner at first and later each time, instead of after the
+        full visibility timeout every time; their group stays blocked meanwhile, keeping order."""
+        if self.backoff is None or not response["batchItemFailures"]:
+            return
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        for raw in event.get("Records", []):
+            record = SQSRecord(raw)
+            if record.message_id in failed:
+                try:
+                    self.backoff.postpone(
+                        record.receipt_handle, int(record.attributes.approximate_receive_count)
+                    )
+                except AlertError as error:
+                    # The visibility timeout brings it back anyway, only later.
+                    logger.warning(
+                        "backoff not applied", extra={"message_id": record.message_id, "reason": error.reason}
+                    )
 
 
 def _address(notification: Notification) -> str:

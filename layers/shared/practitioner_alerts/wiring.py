@@ -16,10 +16,11 @@ from practitioner_alerts.adapters.dynamodb import (
     AlertsFeedTable,
     CachedCalendarSettings,
     CalendarSettingsTable,
+    DeliveryLogTable,
 )
 from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.adapters.sns import SmsGateway
-from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue
+from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue, RetryLater
 from practitioner_alerts.config import DetectorConfig, SenderConfig
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.sender import AlertSender
@@ -50,14 +51,17 @@ def build_detector(config: DetectorConfig) -> AlertDetector:
 
 
 def build_sender(config: SenderConfig) -> AlertSender:
-    dynamodb = client("dynamodb")
+    dynamodb, sqs = client("dynamodb"), client("sqs")
     return AlertSender(
         sms=SmsGateway(client("sns"), config.sms_sender_id),
         email=EmailGateway(client("sesv2"), config.sender_email, config.ses_configuration_set),
         feed=AlertsFeedTable(dynamodb, config.alerts_feed_table_name),
-        parking=DeadLetterQueue(client("sqs"), config.notification_dead_letter_queue_url),
+        parking=DeadLetterQueue(sqs, config.notification_dead_letter_queue_url),
         idempotency_store=DynamoDBPersistenceLayer(
             table_name=config.idempotency_table_name, boto3_client=dynamodb
         ),
+        delivery_log=DeliveryLogTable(dynamodb, config.delivery_log_table_name),
         feed_days=config.alert_feed_days,
+        sms_per_calendar_per_hour=config.sms_per_calendar_per_hour,
+        backoff=RetryLater(sqs, config.notification_queue_url),
     )

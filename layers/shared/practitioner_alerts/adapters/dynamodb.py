@@ -276,3 +276,81 @@ def decode_cursor(cursor: str, calendar_id: str) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError("cursor is not valid for this calendar") from error
     return dict(key)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """The last thing that went wrong delivering to one of a calendar's contacts."""
+
+    channel: str
+    reason: str
+    failed_at: str
+
+
+class DeliveryLogTable:
+    """A small per-calendar log: SMS spent per hour, and the last delivery failure per channel.
+
+    Items are keyed by ``calendar_id`` and ``entry``; an SNS message id maps back to its calendar
+    through an item under ``sms-message#<id>``, because SMS delivery receipts name only the
+    message id and the phone number.
+    """
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool:
+        """Count one SMS against the calendar's hourly cap; False when the cap is reached."""
+        with aws_call("dynamodb.UpdateItem"):
+            try:
+                self._client.update_item(
+                    TableName=self._table_name,
+                    Key={"calendar_id": {"S": calendar_id}, "entry": {"S": f"sms-hour#{hour}"}},
+                    UpdateExpression="ADD sent :one SET expires_at = :expires",
+                    ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":cap": {"N": str(cap)},
+                        ":expires": {"N": str(expires_at)},
+                    },
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+    def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None:
+        item = {"calendar_id": calendar_id, "entry": f"last-failure#{failure.channel}", **failure.__dict__}
+        with aws_call("dynamodb.PutItem"):
+            self._client.put_item(
+                TableName=self._table_name, Item=to_item({**item, "expires_at": expires_at})
+            )
+
+    def last_failures(self, calendar_id: str) -> dict[str, DeliveryFailure]:
+        with aws_call("dynamodb.Query"):
+            response = self._client.query(
+                TableName=self._table_name,
+                KeyConditionExpression="calendar_id = :c AND begins_with(#entry, :prefix)",
+                ExpressionAttributeNames={"#entry": "entry"},
+                ExpressionAttributeValues={":c": {"S": calendar_id}, ":prefix": {"S": "last-failure#"}},
+            )
+        failures = [from_item(item) for item in response.get("Items", [])]
+        return {
+            f["channel"]: DeliveryFailure(channel=f["channel"], reason=f["reason"], failed_at=f["failed_at"])
+            for f in failures
+        }
+
+    def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
+        item = {"calendar_id": f"sms-message#{message_id}", "entry": "calendar", "owner": calendar_id}
+        with aws_call("dynamodb.PutItem"):
+            self._client.put_item(
+                TableName=self._table_name, Item=to_item({**item, "expires_at": expires_at})
+            )
+
+    def calendar_of_sms(self, message_id: str) -> str | None:
+        with aws_call("dynamodb.GetItem"):
+            response = self._client.get_item(
+                TableName=self._table_name,
+                Key={"calendar_id": {"S": f"sms-message#{message_id}"}, "entry": {"S": "calendar"}},
+            )
+        item = response.get("Item")
+        return str(from_item(item)["owner"]) if item else None

@@ -7,6 +7,8 @@ subject can smuggle in another header.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -28,8 +30,12 @@ class EmailGateway:
         self._sender = sender
         self._configuration_set = configuration_set
 
-    def send(self, to: str, email: Email) -> str:
-        """Send one e-mail and return SES's message id."""
+    def send(self, to: str, email: Email, tags: Mapping[str, str] | None = None) -> str:
+        """Send one e-mail and return SES's message id.
+
+        ``tags`` come back in the configuration set's bounce and complaint events, which is how
+        a bounce finds its way to the calendar's delivery log.
+        """
         message = EmailMessage()
         message["From"] = self._sender
         message["To"] = to
@@ -43,6 +49,15 @@ class EmailGateway:
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
+        if tags:
+            request["EmailTags"] = [
+                {"Name": name, "Value": _tag_value(value)} for name, value in tags.items()
+            ]
         with aws_call("sesv2.SendEmail", permanent_codes=_PERMANENT):
             response = self._client.send_email(**request)  # type: ignore[arg-type]
         return response["MessageId"]
+
+
+def _tag_value(value: str) -> str:
+    # SES accepts only ASCII letters, digits, underscores and dashes in tag values.
+    return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:256] or "_"

@@ -89,3 +89,32 @@ class DeadLetterQueue:
             request["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
         with aws_call("sqs.SendMessage"):
             self._client.send_message(**request)
+
+
+class RetryLater:
+    """Puts a message that hit a transient failure back on the queue with a growing delay.
+
+    Without this a throttled message would come back after the full visibility timeout each
+    time and reach the dead-letter queue after maxReceiveCount tries, however short the
+    throttling was; with it, early retries are quick and later ones back off.
+    """
+
+    def __init__(
+        self, client: SQSClient, queue_url: str, *, first_delay: int = 10, longest_delay: int = 300
+    ) -> None:
+        self._client = client
+        self._queue_url = queue_url
+        self._first_delay = first_delay
+        self._longest_delay = longest_delay
+
+    def delay_for(self, receive_count: int) -> int:
+        delay: int = self._first_delay * 2 ** max(receive_count - 1, 0)
+        return min(delay, self._longest_delay)
+
+    def postpone(self, receipt_handle: str, receive_count: int) -> int:
+        delay = self.delay_for(receive_count)
+        with aws_call("sqs.ChangeMessageVisibility"):
+            self._client.change_message_visibility(
+                QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay
+            )
+        return delay

@@ -49,6 +49,9 @@ class Notification(BaseModel):
     channel: Channel
     to: str | None = None
     alert: AlertContent
+    # Set on an SMS when the calendar also gets the alert by e-mail: if the SMS cannot go (the
+    # hourly SMS cap), the practitioner still hears of it, so the SMS need not be parked.
+    covered_by_email: bool = False
 
 
 def notification_id(
@@ -104,6 +107,7 @@ def notifications_for(
             channel=channel,
             to=to,
             alert=content,
+            covered_by_email=channel == "sms" and settings.alert_email is not None,
         )
         for channel, to in addresses
     ]
