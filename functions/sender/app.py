@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from practitioner_alerts.config import SenderConfig
 from practitioner_alerts.sender import AlertSender
 from practitioner_alerts.wiring import build_sender

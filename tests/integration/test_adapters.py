@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from moto.ses.models import ses_backends
+
 from practitioner_alerts.adapters.dynamodb import (
     AlertsFeedTable,
     CachedCalendarSettings,
@@ -25,7 +26,6 @@ from practitioner_alerts.domain.notifications import AlertContent, notifications
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from practitioner_alerts.rendering import Email
-
 from tests.integration.conftest import client, make_fifo_queue, make_table, receive_all
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
-
 from tests.fakes import FakeBackoff, FakeDeliveryLog, FakeEmail, FakeFeed, FakeParkingLot, FakeSms
 from tests.integration.conftest import client
 

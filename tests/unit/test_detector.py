@@ -9,7 +9,6 @@ from typing import Any
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
-
 from tests.conftest import load_event
 from tests.fakes import FakeParkingLot, FakeQueue, FakeSettings
 

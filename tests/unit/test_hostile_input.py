@@ -12,12 +12,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.domain.notifications import AlertContent
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.rendering import render_email, render_sms
 from practitioner_alerts.rendering.sms import count_segments
-
 from tests.fakes import FakeParkingLot, FakeQueue, FakeSettings
 
 WEBER = CalendarSettings(calendar_id="cal-1", alert_email="p@example.com", alert_mobile="+4915123456789")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from practitioner_alerts.domain.appointments import Appointment, AppointmentChange
 from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
 from practitioner_alerts.domain.appointments import read_change
 from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide
 from practitioner_alerts.errors import MalformedRecord
-
 from tests.conftest import load_event
 
 

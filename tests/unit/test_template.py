@@ -139,7 +139,7 @@ def alarms_on(template: dict[str, Any], metric: str, target_id: str) -> list[dic
     ]
 
 
-FUNCTIONS = ("DetectorFunction", "SenderFunction")
+FUNCTIONS = ("DetectorFunction", "SenderFunction", "SettingsApiFunction", "DeliveryEventsFunction")
 TABLES = (
     "AppointmentsTable",
     "CalendarSettingsTable",
@@ -475,7 +475,8 @@ def test_sender_email_scoped_to_its_identity_and_configuration_set(template: dic
 
 def test_wildcard_sms_publish_is_explained(template: dict[str, Any]) -> None:
     text = TEMPLATE_PATH.read_text(encoding="utf-8")
-    block = text[: text.index("Action: sns:Publish")].rsplit("- Sid:", 2)[-2]
+    # The comment sits right above the sender's SMS statement.
+    block = text[: text.index("- Sid: SendAlertSms")].rsplit("- Sid:", 1)[-1]
     comment = " ".join(line.strip() for line in block.splitlines() if line.strip().startswith("#")).lower()
     assert "phone number" in comment and "arn" in comment
 
@@ -560,3 +561,130 @@ def test_outputs_expose_names_urls_and_arns(template: dict[str, Any]) -> None:
         assert {"Fn::GetAtt": [queue, "QueueUrl"]} in values, queue
     for function in FUNCTIONS:
         assert {"Fn::GetAtt": [function, "Arn"]} in values, function
+
+
+# ------------------------------------------------------------------------------------------------
+# Settings API (docs/settings-api.md)
+# ------------------------------------------------------------------------------------------------
+SETTINGS_API_ROUTES = {
+    "GET /calendars/{calendar_id}/alert-settings",
+    "PUT /calendars/{calendar_id}/alert-settings",
+    "POST /calendars/{calendar_id}/alert-settings/test",
+    "GET /calendars/{calendar_id}/alerts",
+    "POST /calendars/{calendar_id}/alerts/{alert_id}/read",
+    "GET /openapi.json",
+}
+
+
+def settings_api_events(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    events: dict[str, dict[str, Any]] = props(template, "SettingsApiFunction")["Events"]
+    return {f"{e['Properties']['Method']} {e['Properties']['Path']}": e for e in events.values()}
+
+
+def test_settings_api_function_code_and_environment(template: dict[str, Any]) -> None:
+    function = props(template, "SettingsApiFunction")
+    assert (function["CodeUri"], function["Handler"]) == ("functions/settings_api", "app.handler")
+    assert function["Environment"]["Variables"] == {
+        "SETTINGS_TABLE_NAME": {"Ref": "CalendarSettingsTable"},
+        "ALERTS_FEED_TABLE_NAME": {"Ref": "AlertsFeedTable"},
+        "NOTIFICATION_QUEUE_URL": {"Fn::GetAtt": ["NotificationQueue", "QueueUrl"]},
+        "CALENDARS_CLAIM": {"Ref": "CalendarsClaim"},
+        "TEST_ALERTS_PER_HOUR": {"Ref": "TestAlertsPerHour"},
+    }
+    # API Gateway gives up on an integration after 30 s; the function must answer before that.
+    assert function_timeout(template, "SettingsApiFunction") < 30
+
+
+def test_settings_api_parameters(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    assert "Default" not in params["JwtIssuer"] and "Default" not in params["JwtAudience"]
+    issuer = re.compile(params["JwtIssuer"]["AllowedPattern"])
+    assert issuer.fullmatch("https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123")
+    assert not issuer.fullmatch("http://insecure.example.com")
+    assert params["CalendarsClaim"]["Default"] == "calendars"
+    assert params["TestAlertsPerHour"]["Type"] == "Number" and params["TestAlertsPerHour"]["Default"] == 3
+
+
+def test_settings_http_api_requires_a_jwt_from_the_configured_issuer(template: dict[str, Any]) -> None:
+    api = template["Resources"]["SettingsHttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    auth = api["Properties"]["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    assert authorizer["IdentitySource"] == "$request.header.Authorization"
+    assert authorizer["JwtConfiguration"] == {
+        "issuer": {"Ref": "JwtIssuer"},
+        "audience": [{"Ref": "JwtAudience"}],
+    }
+
+
+def test_settings_api_routes_and_only_the_openapi_document_is_public(template: dict[str, Any]) -> None:
+    events = settings_api_events(template)
+    assert set(events) == SETTINGS_API_ROUTES
+    for route, event in events.items():
+        assert event["Type"] == "HttpApi", route
+        assert event["Properties"]["ApiId"] == {"Ref": "SettingsHttpApi"}, route
+        auth = event["Properties"].get("Auth")
+        if route == "GET /openapi.json":
+            assert auth == {"Authorizer": "NONE"}
+        else:
+            assert auth is None, f"{route} must use the default JWT authorizer"
+
+
+def test_settings_api_access_log_carries_no_personal_data(template: dict[str, Any]) -> None:
+    settings = props(template, "SettingsHttpApi")["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["SettingsApiAccessLogGroup", "Arn"]}
+    for variable in ("sourceIp", "userAgent", "claims", "identity"):
+        assert variable not in settings["Format"], variable
+    assert "$context.routeKey" in settings["Format"] and "$context.status" in settings["Format"]
+    assert props(template, "SettingsHttpApi")["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def test_settings_api_permissions_are_exactly_what_it_needs(template: dict[str, Any]) -> None:
+    touched = set()
+    for statement in policy_statements(template, "SettingsApiFunction"):
+        touched |= referenced_ids(statement["Resource"])
+    assert touched == {"CalendarSettingsTable", "AlertsFeedTable", "NotificationQueue"}
+    assert allowed_actions_on(template, "SettingsApiFunction", "CalendarSettingsTable") == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
+    assert allowed_actions_on(template, "SettingsApiFunction", "AlertsFeedTable") == {
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    }
+    assert allowed_actions_on(template, "SettingsApiFunction", "NotificationQueue") == {"sqs:SendMessage"}
+    wildcard = [s for s in policy_statements(template, "SettingsApiFunction") if s["Resource"] == "*"]
+    assert not wildcard, "the settings API needs no Resource '*'"
+
+
+def test_settings_api_server_errors_alarm(template: dict[str, Any]) -> None:
+    matching = alarms_on(template, "5xx", "SettingsHttpApi")
+    assert len(matching) == 1
+    assert matching[0]["Namespace"] == "AWS/ApiGateway"
+    assert _notifies_alarm_topic(matching[0])
+
+
+def test_settings_api_url_is_an_output(template: dict[str, Any]) -> None:
+    assert "SettingsHttpApi" in referenced_ids(template["Outputs"]["SettingsApiUrl"]["Value"])
+
+
+def test_delivery_events_function_only_writes_the_delivery_log(template: dict[str, Any]) -> None:
+    touched = set()
+    for statement in policy_statements(template, "DeliveryEventsFunction"):
+        touched |= referenced_ids(statement["Resource"])
+    assert touched == {"DeliveryLogTable"}
+    assert allowed_actions_on(template, "DeliveryEventsFunction", "DeliveryLogTable") == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    }
+
+
+def test_bounces_and_failed_sms_reach_the_delivery_events_function(template: dict[str, Any]) -> None:
+    destination = props(template, "SesDeliveryEventDestination")["EventDestination"]
+    assert {"bounce", "complaint"} <= set(destination["MatchingEventTypes"])
+    assert destination["SnsDestination"]["TopicARN"] == {"Ref": "DeliveryEventsTopic"}
+    events = props(template, "DeliveryEventsFunction")["Events"]
+    assert events["EmailDeliveryEvents"]["Properties"]["Topic"] == {"Ref": "DeliveryEventsTopic"}
+    assert events["SmsFailureReceipts"]["Properties"]["LogGroupName"] == {"Ref": "SmsFailureLogGroup"}
+    assert props(template, "DeliveryEventsTopic")["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}

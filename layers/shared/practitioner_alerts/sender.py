@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry
+from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
 from practitioner_alerts.domain.notifications import Notification
@@ -36,8 +37,6 @@ metrics = Metrics()
 # Longer than anything can keep a message coming back: stream records live 24 h, queue
 # messages four days, and a redrive from the dead-letter queue may follow.
 IDEMPOTENCY_TTL = timedelta(days=7)
-# How long a delivery failure stays visible in the calendar's settings.
-FAILURE_MEMORY = timedelta(days=30)
 
 
 class SmsChannel(Protocol):

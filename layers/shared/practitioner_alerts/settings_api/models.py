@@ -1,0 +1,90 @@
+"""What the settings API accepts and returns; the OpenAPI document is generated from these.
+
+Request models only bound sizes and shapes. Whether an address, number or zone is valid is
+decided by :class:`~practitioner_alerts.domain.settings.CalendarSettings`, so the API, the
+detector and the local ``--calendars`` file accept exactly the same values.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from practitioner_alerts.domain.settings import SUPPORTED_LOCALES, Locale
+
+ActiveChannel = Literal["sms", "email", "in_app"]
+
+
+class AlertSettingsInput(BaseModel):
+    """The full set of a calendar's alert settings; a missing or empty contact switches it off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alert_email: Annotated[str | None, Field(max_length=320, examples=["praxis.weber@example.com"])] = None
+    alert_mobile: Annotated[str | None, Field(max_length=40, examples=["0151 23456789"])] = None
+    time_zone: Annotated[str | None, Field(max_length=64, examples=["Europe/Berlin"])] = None
+    # Plain text here, with the choices documented, so that CalendarSettings checks it together
+    # with the other fields and a bad request gets every field's message at once.
+    locale: Annotated[
+        str | None, Field(max_length=16, json_schema_extra={"enum": [*SUPPORTED_LOCALES, None]})
+    ] = None
+    practitioner_name: Annotated[str | None, Field(max_length=200, examples=["Dr. Anna Weber"])] = None
+
+
+class Advice(BaseModel):
+    """Something the practitioner should know about the settings, in the calendar's language."""
+
+    code: Literal["spam_prone_mailbox", "no_contact"]
+    message: str
+
+
+class AlertSettingsView(BaseModel):
+    calendar_id: str
+    alert_email: str | None
+    alert_mobile: str | None = Field(description="E.164")
+    time_zone: str
+    locale: Locale
+    practitioner_name: str | None
+    channels: list[ActiveChannel] = Field(description="in_app is always on")
+    warnings: list[Advice]
+
+
+class TestAlertQueued(BaseModel):
+    calendar_id: str
+    channels: list[Literal["sms", "email"]]
+    notification_ids: list[str]
+
+
+class AlertView(BaseModel):
+    alert_id: str
+    kind: str
+    appointment_id: str
+    headline: str
+    starts_at: str
+    previous_starts_at: str | None
+    changed_at: str
+    read: bool
+
+
+class AlertsPage(BaseModel):
+    alerts: list[AlertView]
+    cursor: str | None = Field(description="Pass back as ?cursor= for the next page; null on the last")
+
+
+class AlertRead(BaseModel):
+    alert_id: str
+    read: bool
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error response: a stable code, a sentence, and one entry per offending field."""
+
+    code: str
+    message: str
+    errors: list[FieldProblem] = Field(default_factory=list)

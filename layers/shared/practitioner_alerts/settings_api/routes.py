@@ -1,0 +1,270 @@
+"""The HTTP API: Powertools routes over :class:`SettingsService`, plus access control and logging.
+
+Access is decided before Powertools routes or validates anything, so a caller asking about
+another calendar learns nothing (not even which fields are wrong) and nothing is read or
+written. Each route checks again with the id Powertools extracted, in case the two ever differ.
+"""
+
+# No ``from __future__ import annotations``: Powertools reads the route functions' annotations
+# at runtime to validate requests and build the OpenAPI document.
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from practitioner_alerts.errors import AlertError
+from practitioner_alerts.settings_api.access import Caller, caller_from
+from practitioner_alerts.settings_api.models import (
+    AlertRead,
+    AlertSettingsInput,
+    AlertSettingsView,
+    AlertsPage,
+    FieldProblem,
+    Problem,
+    TestAlertQueued,
+)
+from practitioner_alerts.settings_api.service import ApiProblem, SettingsService
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+OPENAPI_PATH = "/openapi.json"
+API_TITLE = "Practitioner Alerts settings API"
+API_VERSION = "1.0.0"
+JSON = "application/json"
+
+# Calendar ids travel in the path; "#" is kept out because the settings table keys per-calendar
+# counters as "<calendar_id>#..." (see CalendarSettingsTable.take_test_send).
+CalendarId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^#]+$")]
+AlertId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+def _problem_content(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"model": Problem}}}
+
+
+_DENIED: dict[int, Any] = {
+    401: _problem_content("No valid token"),
+    403: _problem_content("The token does not list this calendar"),
+    422: _problem_content("Invalid request; one message per field"),
+    503: _problem_content("A backing service is unavailable; retry"),
+}
+
+
+def _responses(success: int, description: str, **extra: str) -> dict[int, Any]:
+    codes: dict[int, Any] = {success: {"description": description}, **_DENIED}
+    for code, text in extra.items():
+        codes[int(code.removeprefix("s"))] = _problem_content(text)
+    return codes
+
+
+def _problem(status: int, problem: Problem, headers: Mapping[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status, content_type=JSON, body=problem.model_dump_json(), headers=dict(headers or {})
+    )
+
+
+def _require(app: APIGatewayHttpResolver, calendar_id: str) -> None:
+    caller = app.context.get("caller")
+    if not isinstance(caller, Caller) or not caller.administers(calendar_id):
+        raise ApiProblem(403, "forbidden", "You do not administer this calendar.")
+
+
+def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.get(
+        "/calendars/<calendar_id>/alert-settings",
+        summary="A calendar's alert contacts, language and time zone",
+        responses=_responses(200, "The settings, or the defaults when none are saved"),
+        security=[{"jwt": []}],
+    )
+    def get_alert_settings(calendar_id: CalendarId) -> AlertSettingsView:
+        _require(app, calendar_id)
+        return service.read_settings(calendar_id)
+
+    @app.put(
+        "/calendars/<calendar_id>/alert-settings",
+        summary="Replace a calendar's alert settings; an empty contact switches its channel off",
+        responses=_responses(200, "Saved; warnings may advise on the contacts"),
+        security=[{"jwt": []}],
+    )
+    def put_alert_settings(calendar_id: CalendarId, settings: AlertSettingsInput) -> AlertSettingsView:
+        _require(app, calendar_id)
+        return service.replace_settings(calendar_id, settings)
+
+    @app.post(
+        "/calendars/<calendar_id>/alert-settings/test",
+        summary="Send a test SMS and e-mail to the configured contacts",
+        status_code=202,
+        responses=_responses(
+            202,
+            "Queued for delivery through the normal pipeline",
+            s409="No contact is configured",
+            s429="Too many tests this hour; see Retry-After",
+        ),
+        security=[{"jwt": []}],
+    )
+    def send_test_alert(calendar_id: CalendarId) -> TestAlertQueued:
+        _require(app, calendar_id)
+        return service.send_test(calendar_id)
+
+    @app.get(
+        "/calendars/<calendar_id>/alerts",
+        summary="Recent alerts of a calendar, newest first",
+        responses=_responses(200, "One page of alerts", s400="The cursor is not valid for this calendar"),
+        security=[{"jwt": []}],
+    )
+    def list_alerts(
+        calendar_id: CalendarId,
+        unread: Annotated[bool, Query(description="Only alerts not yet marked read")] = False,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    ) -> AlertsPage:
+        _require(app, calendar_id)
+        return service.list_alerts(calendar_id, unread_only=unread, limit=limit, cursor=cursor)
+
+    @app.post(
+        "/calendars/<calendar_id>/alerts/<alert_id>/read",
+        summary="Mark one alert read",
+        responses=_responses(200, "Marked read", s404="No such alert in this calendar"),
+        security=[{"jwt": []}],
+    )
+    def mark_alert_read(calendar_id: CalendarId, alert_id: AlertId) -> AlertRead:
+        _require(app, calendar_id)
+        return service.mark_read(calendar_id, alert_id)
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    def openapi_document() -> Response[str]:
+        return Response(status_code=200, content_type=JSON, body=openapi_json(app))
+
+    @app.exception_handler(ApiProblem)  # type: ignore[untyped-decorator]
+    def problem(error: ApiProblem) -> Response[str]:
+        body = Problem(code=error.code, message=error.message, errors=error.errors)
+        return _problem(error.status, body, error.headers)
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid_request(error: RequestValidationError) -> Response[str]:
+        problems = [_request_problem(detail) for detail in error.errors()]
+        body = Problem(code="invalid_request", message="The request is not valid.", errors=problems)
+        return _problem(422, body)
+
+    @app.exception_handler(AlertError)  # type: ignore[untyped-decorator]
+    def unavailable(error: AlertError) -> Response[str]:
+        logger.warning("backing service failed", extra={"reason": error.reason})
+        return _problem(503, Problem(code="unavailable", message="Please try again in a moment."))
+
+    @app.not_found
+    def not_found(_error: Exception) -> Response[str]:
+        return _problem(404, Problem(code="not_found", message="No such route."))
+
+    return app
+
+
+def _request_problem(detail: Mapping[str, Any]) -> FieldProblem:
+    # Powertools locates errors as ("body", "alert_email"), ("query", "limit"), ("path", ...).
+    location = [str(part) for part in detail.get("loc", ())]
+    if len(location) > 1 and location[0] in {"body", "query", "path", "header"}:
+        location = location[1:]
+    if all(part.isdigit() for part in location):  # ("body", 1): the body is not JSON at all
+        location = ["body"]
+    name = ".".join(location) or "body"
+    message = str(detail.get("msg", "is not valid")).removeprefix("Value error, ")
+    return FieldProblem(field=name, message=f"{name}: {message}")
+
+
+def openapi_json(app: APIGatewayHttpResolver) -> str:
+    return app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        summary="Alert settings and the in-calendar alerts feed of the calendars a practitioner administers",
+        security_schemes={"jwt": HTTPBearer(bearerFormat="JWT")},
+    )
+
+
+def _route_path(event: Mapping[str, Any]) -> str:
+    """The path Powertools routes on: rawPath without a named stage's prefix."""
+    raw_path = str(event.get("rawPath") or "")
+    context = event.get("requestContext")
+    stage = context.get("stage", "$default") if isinstance(context, Mapping) else "$default"
+    if stage != "$default" and raw_path.startswith(f"/{stage}/"):
+        return raw_path[len(stage) + 1 :]
+    return raw_path
+
+
+def _calendar_in(path: str) -> str | None:
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "calendars" and parts[2] else None
+
+
+@dataclass
+class SettingsApi:
+    service: SettingsService
+    calendars_claim: str
+
+    @cached_property
+    def resolver(self) -> APIGatewayHttpResolver:
+        return build_resolver(self.service)
+
+    def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        path = _route_path(event)
+        calendar_id = _calendar_in(path)
+        caller = caller_from(event, self.calendars_claim)
+        if path == OPENAPI_PATH:
+            response = self.resolver.resolve(event, context)
+        elif caller is None:
+            response = _refusal(401, "unauthorized", "Sign in: this request carries no token claims.")
+            response["headers"]["WWW-Authenticate"] = "Bearer"
+        elif calendar_id is not None and not caller.administers(calendar_id):
+            response = _refusal(403, "forbidden", "You do not administer this calendar.")
+        else:
+            self.resolver.context["caller"] = caller  # cleared by resolve() when it returns
+            response = self.resolver.resolve(event, context)
+        _log_access(event, calendar_id, caller, int(response.get("statusCode", 0)))
+        return response
+
+
+def _refusal(status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON},
+        "body": Problem(code=code, message=message).model_dump_json(),
+        "isBase64Encoded": False,
+    }
+
+
+def _log_access(
+    event: Mapping[str, Any], calendar_id: str | None, caller: Caller | None, status: int
+) -> None:
+    # Route template, calendar, caller id and outcome only: never bodies, contacts or names.
+    http = event.get("requestContext", {}).get("http", {})
+    route = event.get("routeKey") or f"{http.get('method', '?')} {event.get('rawPath', '')}"
+    outcome = (
+        "ok"
+        if status < 400
+        else "denied"
+        if status in {401, 403}
+        else "rejected"
+        if status < 500
+        else "failed"
+    )
+    metrics.add_metric(name=f"Api{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "api access",
+        extra={
+            "route": route,
+            "calendar_id": calendar_id,
+            "subject": caller.subject if caller else None,
+            "status": status,
+            "outcome": outcome,
+        },
+    )
