@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
+
 from practitioner_alerts.domain.notifications import AlertContent, AlertKind
 from practitioner_alerts.domain.settings import Locale
 from practitioner_alerts.rendering import count_segments, render_email, render_headline, render_sms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from practitioner_alerts.rendering.sms import (
     GSM7_BASIC,
     GSM7_EXTENSION,
