@@ -6,6 +6,7 @@ VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
+CHECKOV_VENV := .venv-checkov
 # Lambda runs python3.13; prefer it (via pyenv where present), then whatever 3.12+ there is.
 PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13 || command -v python3.12 || command -v python3)
 export AWS_DEFAULT_REGION ?= eu-central-1
@@ -30,6 +31,12 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
 	touch $@
 
+# checkov pins its own dependency tree; like the SAM CLI it gets a venv of its own.
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov
+	touch $@
+
 install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
@@ -42,9 +49,10 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-template-check: $(BIN)/.installed $(SAM_VENV)/.installed
+template-check: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet
 
 # pytest exits 5 when it collects nothing; that is not a failure of the code under test.
 pytest: $(BIN)/.installed
@@ -56,4 +64,4 @@ build: $(SAM_VENV)/.installed
 	PYENV_VERSION=3.13.0 $(SAM) build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
