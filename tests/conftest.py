@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.dynamodb_local import engine
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ.setdefault("AWS_REGION", "eu-central-1")
@@ -28,3 +31,10 @@ def load_event(name: str) -> dict[str, Any]:
 @pytest.fixture
 def event() -> Any:
     return load_event
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[str]:
+    """AWS's DynamoDB Local, started once per test session on a free loopback port."""
+    with engine.running() as url:
+        yield url

@@ -9,13 +9,28 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.dynamodb_local import engine
+
 REGION = "eu-central-1"
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
+@pytest.fixture(params=["moto", pytest.param("dynamodb-local", marks=pytest.mark.dynamodb_local)])
+def aws(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every adapter test runs twice: on moto, and with DynamoDB on AWS's own DynamoDB Local.
+
+    Where the two disagree, DynamoDB Local is the truth. SQS, SNS and SES stay on moto either
+    way; moto lets requests for the local engine's loopback endpoint through.
+    """
     with mock_aws():
-        yield
+        if request.param == "moto":
+            yield
+            return
+        url: str = request.getfixturevalue("dynamodb_local")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+        try:
+            yield
+        finally:
+            engine.drop_all_tables(url)
 
 
 def client(service: str) -> Any:
