@@ -1,0 +1,215 @@
+"""``practitioner-alerts``: the pipeline on this machine, on moto. A development tool, never deployed.
+
+    practitioner-alerts demo                         a scripted day, then a report
+    practitioner-alerts replay [--json] FILE...      stream event files through the pipeline
+    practitioner-alerts serve                        moto server + pipeline + outbox page
+
+Exit codes: 0 when the run finished (bad records are reported, not fatal); 2 for unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts_local.report import format_report, format_steps
+from practitioner_alerts_local.runtime import LocalRuntime
+from practitioner_alerts_local.scenario import DAY, ScenarioClock, demo_calendars, run_day
+from practitioner_alerts_local.serve import serve
+from practitioner_alerts_local.stack import DEFAULT_TEMPLATE, PROJECT_ROOT
+
+PROG = "practitioner-alerts"
+DEFAULT_CALENDARS = PROJECT_ROOT / "events" / "calendars.json"
+
+
+class UsageError(Exception):
+    """Input the command cannot use; the message is the one line printed to stderr."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Input validation
+# ------------------------------------------------------------------------------------------------
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise UsageError(f"{what} {path}: no such file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{what} {path}: cannot be read ({type(error).__name__})") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{what} {path}: not JSON (line {error.lineno}: {error.msg})") from error
+
+
+def read_stream_event(path: Path) -> dict[str, Any]:
+    """A Lambda DynamoDB stream event, as ``sam local generate-event dynamodb update`` writes it."""
+    event = _read_json(path, "event file")
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        raise UsageError(f'event file {path}: not a DynamoDB stream event (no "Records" list)')
+    for index, record in enumerate(records):
+        # Malformed *content* is the detector's to park; a record of another service is not a stream event.
+        if not isinstance(record, dict) or not (
+            record.get("eventSource") == "aws:dynamodb" or "dynamodb" in record
+        ):
+            raise UsageError(f"event file {path}: Records[{index}] is not a DynamoDB stream record")
+    return dict(event)
+
+
+def read_calendars(path: Path) -> list[CalendarSettings]:
+    """Calendar settings, validated exactly as the settings API validates them."""
+    data = _read_json(path, "calendars file")
+    if not isinstance(data, list):
+        raise UsageError(f"calendars file {path}: expected a JSON list of calendar settings objects")
+    calendars = []
+    for index, item in enumerate(data):
+        name = item.get("calendar_id") if isinstance(item, dict) else None
+        label = f"calendar {name!r}" if name else f"calendar #{index + 1}"
+        try:
+            calendars.append(CalendarSettings.model_validate(item))
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(object)'}: {e['msg']}" for e in error.errors()
+            )
+            raise UsageError(f"calendars file {path}: {label}: {problems}") from error
+    return calendars
+
+
+# ------------------------------------------------------------------------------------------------
+# Commands
+# ------------------------------------------------------------------------------------------------
+def _lambda_log_target(args: argparse.Namespace) -> TextIO | None:
+    return sys.stderr if args.lambda_logs else None
+
+
+def run_replay(args: argparse.Namespace, out: TextIO) -> int:
+    calendars = read_calendars(Path(args.calendars))
+    events = [
+        (path, read_stream_event(Path(path))) for path in args.events
+    ]  # all checked before anything runs
+    with LocalRuntime.embedded(
+        template_path=Path(args.template), lambda_logs=_lambda_log_target(args)
+    ) as runtime:
+        runtime.put_calendars(calendars)
+        for _path, event in events:
+            runtime.replay(event)
+            runtime.drain()
+        report = runtime.report()
+    if args.json:
+        out.write(json.dumps(report.as_json(), ensure_ascii=False, default=str) + "\n")
+    else:
+        out.write(format_report(report, title=f"Replay of {len(events)} event file(s)"))
+    return 0
+
+
+def run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    started = time.perf_counter()
+    clock = ScenarioClock(datetime.fromisoformat(DAY[0].at))
+    with LocalRuntime.embedded(
+        template_path=Path(args.template), lambda_logs=_lambda_log_target(args), clock=clock
+    ) as runtime:
+        runtime.put_calendars(demo_calendars())
+        steps = run_day(runtime, clock)
+        report = runtime.report()
+    out.write(format_steps(steps) + "\n")
+    out.write(format_report(report, title="Demo: a day of appointment changes"))
+    out.write(
+        f"\nFinished in {time.perf_counter() - started:.1f} s (moto in-process; nothing was sent to AWS).\n"
+    )
+    return 0
+
+
+def run_serve(args: argparse.Namespace, out: TextIO) -> int:
+    return serve(
+        aws_port=args.aws_port,
+        api_port=args.api_port,
+        template_path=Path(args.template),
+        calendars=read_calendars(Path(args.calendars)),
+        lambda_logs=sys.stderr if args.lambda_logs else None,
+        out=out,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Run Practitioner Alerts locally on moto.")
+    parser.add_argument(
+        "--template", default=str(DEFAULT_TEMPLATE), help="SAM template (default: %(default)s)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def lambda_logs_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--lambda-logs", action="store_true", help="show the functions' own (JSON) log lines on stderr"
+        )
+
+    demo = commands.add_parser("demo", help="run a scripted day of appointment changes and report")
+    lambda_logs_option(demo)
+    demo.set_defaults(run=run_demo)
+
+    replay = commands.add_parser("replay", help="feed DynamoDB stream event files through the pipeline")
+    replay.add_argument(
+        "events", nargs="+", metavar="EVENTS_FILE", help="Lambda DynamoDB stream events, one batch each"
+    )
+    replay.add_argument(
+        "--calendars",
+        default=str(DEFAULT_CALENDARS),
+        help="JSON list of calendar settings (default: %(default)s)",
+    )
+    replay.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    lambda_logs_option(replay)
+    replay.set_defaults(run=run_replay)
+
+    serve = commands.add_parser("serve", help="moto server for the booking platform, pipeline, outbox page")
+    serve.add_argument("--aws-port", type=int, default=5005, help="moto server port on 127.0.0.1")
+    serve.add_argument("--api-port", type=int, default=8085, help="outbox / API port on 127.0.0.1")
+    serve.add_argument(
+        "--calendars", default=str(DEFAULT_CALENDARS), help="calendar settings to seed (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--no-lambda-logs", dest="lambda_logs", action="store_false", help="hide the functions' logs"
+    )
+    serve.set_defaults(run=run_serve, lambda_logs=True)
+    return parser
+
+
+def _error_exit(message: str) -> int:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    return 2
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_environment()
+    try:
+        run: Callable[[argparse.Namespace, TextIO], int] = args.run
+        result = run(args, out or sys.stdout)
+    except UsageError as error:
+        return _error_exit(str(error))
+    return result
+
+
+def _quiet_environment() -> None:
+    """Never reach real AWS and never print X-Ray noise, whatever the shell has set."""
+    defaults: Mapping[str, str] = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+    os.environ.update(defaults)
+    os.environ.pop("AWS_PROFILE", None)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,211 @@
+"""The real Lambda handlers, invoked in-process with their template environment.
+
+Lambda would run each function in its own container with its own environment; locally they share
+one process, so each invocation swaps the function's environment into ``os.environ`` for its
+duration. The handler modules cache their detector/sender (``functools.cache``); a new stack
+clears those caches so clients and queue URLs never leak from one stack to the next.
+
+What the functions print (Powertools' JSON logs, EMF metrics) is what Lambda would ship to
+CloudWatch Logs: it goes to a :class:`LambdaLogSink`, never to the CLI's stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, TextIO
+
+from practitioner_alerts_local.stack import LocalStack
+
+# X-Ray has no daemon locally; tracing would only print warnings.
+# AWS_ACCOUNT_ID_ENDPOINT_MODE: moto routes regional endpoints only, not account-based ones.
+_LOCAL_ONLY_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "1", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+
+
+class LambdaLogSink(io.TextIOBase):
+    """Where the functions' log lines go: stderr, nowhere, or a buffer a test reads."""
+
+    def __init__(self, target: TextIO | None = None) -> None:
+        self.target = target
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        if self.target is not None:
+            with self._lock:
+                self.target.write(text)
+                self.target.flush()
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes of Lambda's context object that Powertools and the handlers read."""
+
+    function_name: str
+    invoked_function_arn: str
+    timeout_seconds: int
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One synchronous invocation's outcome, as the event source mapping sees it."""
+
+    request_id: str
+    response: Any
+    error: BaseException | None
+
+    @property
+    def function_error(self) -> str | None:
+        # Lambda reports an uncaught exception as FunctionError "Unhandled".
+        return "Unhandled" if self.error is not None else None
+
+
+class InProcessFunction:
+    """One function of the template: its handler, environment and settings."""
+
+    def __init__(
+        self,
+        stack: LocalStack,
+        logical_id: str,
+        sink: LambdaLogSink,
+        extra_environment: Mapping[str, str] | None = None,
+    ) -> None:
+        self.logical_id = logical_id
+        self.name = stack.ref(logical_id)
+        self.arn = stack.function_arn(logical_id)
+        self.timeout_seconds = stack.template.function_timeout(logical_id)
+        self.environment = {
+            **stack.function_environment(logical_id),
+            **_LOCAL_ONLY_ENVIRONMENT,
+            "AWS_REGION": stack.clients.region,
+            "AWS_DEFAULT_REGION": stack.clients.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            **(extra_environment or {}),
+        }
+        if stack.clients.endpoint_url:
+            # boto3 honours AWS_ENDPOINT_URL: the handlers' clients reach the moto server.
+            self.environment["AWS_ENDPOINT_URL"] = stack.clients.endpoint_url
+        self._sink = sink
+        props = stack.template.properties(logical_id)
+        self._module_name, self._handler_name = _handler_location(
+            str(props["CodeUri"]), str(props["Handler"])
+        )
+        self._module: ModuleType | None = None
+
+    @property
+    def service_name(self) -> str:
+        return self.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+
+    def load(self) -> ModuleType:
+        """Import the handler module under the function's environment and start it cold."""
+        if self._module is None:
+            with self._environment(), contextlib.redirect_stdout(self._sink):
+                module = importlib.import_module(self._module_name)
+                for value in vars(module).values():
+                    # The handlers' functools.cache builders: a new stack means a cold start.
+                    if (
+                        callable(value)
+                        and hasattr(value, "cache_clear")
+                        and getattr(value, "__module__", None) == (module.__name__)
+                    ):
+                        value.cache_clear()
+            _route_powertools_output(self.service_name, self._sink)
+            self._module = module
+        return self._module
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(self.load(), self._handler_name)
+        context = FakeLambdaContext(
+            function_name=self.name, invoked_function_arn=self.arn, timeout_seconds=self.timeout_seconds
+        )
+        with self._environment(), contextlib.redirect_stdout(self._sink), warnings.catch_warnings():
+            # Python warnings (e.g. Powertools' "no metrics to publish") land in the function's log.
+            warnings.showwarning = self._log_warning
+            try:
+                response = handler(event, context)
+            except Exception as error:  # noqa: BLE001 - Lambda turns any uncaught error into a failed invocation
+                self._log_error(error, context.aws_request_id)
+                return Invocation(context.aws_request_id, None, error)
+        return Invocation(context.aws_request_id, response, None)
+
+    def _log_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        self._sink.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    def _log_error(self, error: Exception, request_id: str) -> None:
+        """What the Lambda runtime writes to the function's log for an uncaught error."""
+        line = {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "requestId": request_id,
+            "stackTrace": traceback.format_exception(error),
+        }
+        self._sink.write(json.dumps(line) + "\n")
+
+    @contextlib.contextmanager
+    def _environment(self) -> Iterator[None]:
+        saved = {name: os.environ.get(name) for name in self.environment}
+        os.environ.update(self.environment)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def _handler_location(code_uri: str, handler: str) -> tuple[str, str]:
+    """``functions/detector`` + ``app.handler`` -> (``functions.detector.app``, ``handler``)."""
+    module, _, attribute = handler.rpartition(".")
+    package = code_uri.strip("/").replace("/", ".")
+    return f"{package}.{module}", attribute
+
+
+def _route_powertools_output(service_name: str, sink: LambdaLogSink) -> None:
+    """Powertools' handler writes to the stdout it saw at import; point it at the sink instead."""
+    for handler in logging.getLogger(service_name).handlers:
+        stream = getattr(handler, "stream", None)
+        if isinstance(handler, logging.StreamHandler) and (
+            isinstance(stream, LambdaLogSink) or stream in (sys.stdout, sys.__stdout__)
+        ):
+            handler.setStream(sink)

@@ -1,0 +1,245 @@
+"""The local runtime: the template's stack on moto, the real handlers behind emulated triggers.
+
+Two ways to run it:
+
+* **drain** (tests, ``demo``, ``replay``): poll stream and queue until nothing is left and
+  nothing is in flight. Batching windows are not waited for, and messages that failed are made
+  visible again at once instead of after their visibility timeout.
+* **real time** (``serve``): a background loop polls every ``poll_interval`` seconds and honours
+  batching windows and visibility timeouts as Lambda would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from moto import mock_aws
+
+from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts_local.functions import InProcessFunction, LambdaLogSink
+from practitioner_alerts_local.observe import (
+    DeadLetterQueueRef,
+    DeadLetters,
+    PipelineObserver,
+    SentMessage,
+    expected_notification,
+)
+from practitioner_alerts_local.stack import (
+    DEFAULT_SAMCONFIG,
+    DEFAULT_TEMPLATE,
+    AwsClients,
+    LocalStack,
+    QueueMappingConfig,
+    StreamMappingConfig,
+    samconfig_region,
+)
+from practitioner_alerts_local.triggers import QueuePoller, StreamPoller, TtlSweeper
+
+APPOINTMENTS_TABLE = "AppointmentsTable"
+SETTINGS_TABLE = "CalendarSettingsTable"
+# A pipeline that has not gone quiet after this many invocations is stuck in a retry loop
+# (e.g. MaximumRetryAttempts -1 and a record that always fails); drain stops and says so.
+MAX_DRAIN_INVOCATIONS = 5000
+
+
+class PipelineDidNotSettle(RuntimeError):
+    pass
+
+
+@dataclass
+class RunReport:
+    decisions: list[dict[str, Any]]
+    sent: list[SentMessage]
+    dead_letters: list[dict[str, Any]]
+    feed: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "decisions": self.decisions,
+            "sent": [message.as_json() for message in self.sent],
+            "dead_letters": self.dead_letters,
+        }
+
+
+class LocalRuntime:
+    """One local stack with its functions and triggers."""
+
+    def __init__(
+        self,
+        stack: LocalStack,
+        *,
+        lambda_logs: TextIO | None = None,
+        clock: Callable[[], float] = time.time,
+        stream_mappings: Sequence[StreamMappingConfig] | None = None,
+        queue_mappings: Sequence[QueueMappingConfig] | None = None,
+    ) -> None:
+        self.stack = stack
+        self.clients = stack.clients
+        self.clock = clock
+        self.sink = LambdaLogSink(lambda_logs)
+        self.observer = PipelineObserver(stack.clients.region)
+        self._functions: dict[str, InProcessFunction] = {}
+        self.sweepers = [
+            TtlSweeper(stack.clients, logical_id, stack.ref(logical_id), attribute)
+            for logical_id, attribute in stack.ttl_attributes.items()
+        ]
+        ttl_keys = self._ttl_keys_of(APPOINTMENTS_TABLE)
+        self.stream_pollers = [
+            StreamPoller(config, self.function(config.function), stack.clients, ttl_keys, clock=time.time)
+            for config in (stream_mappings if stream_mappings is not None else stack.stream_mappings())
+        ]
+        self.queue_pollers = [
+            QueuePoller(config, self.function(config.function), stack.clients, self._expect_notifications)
+            for config in (queue_mappings if queue_mappings is not None else stack.queue_mappings())
+        ]
+        self.dead_letters = DeadLetters(
+            [DeadLetterQueueRef(url, stack.clients.region) for url in self._dead_letter_queue_urls()]
+        )
+        for function in self._functions.values():
+            function.load()  # import now, so a broken handler fails at start, not at the first record
+        # Added after the imports: Powertools takes the first handler of its logger for its own.
+        self._observed_loggers = {function.service_name for function in self._functions.values()}
+        for service in self._observed_loggers:
+            logging.getLogger(service).addHandler(self.observer)
+
+    # -- Construction ---------------------------------------------------------------------------
+    @classmethod
+    @contextlib.contextmanager
+    def embedded(
+        cls,
+        *,
+        template_path: Path = DEFAULT_TEMPLATE,
+        samconfig_path: Path = DEFAULT_SAMCONFIG,
+        parameter_overrides: Mapping[str, str] | None = None,
+        region: str | None = None,
+        lambda_logs: TextIO | None = None,
+        clock: Callable[[], float] = time.time,
+        stream_mappings: Callable[[LocalStack], Sequence[StreamMappingConfig]] | None = None,
+        queue_mappings: Callable[[LocalStack], Sequence[QueueMappingConfig]] | None = None,
+    ) -> Iterator[LocalRuntime]:
+        """A fresh stack on moto in this process; everything is gone when the block ends."""
+        with mock_aws():
+            clients = AwsClients(region or samconfig_region(samconfig_path))
+            stack = LocalStack.from_files(clients, template_path, parameter_overrides, samconfig_path)
+            stack.create()
+            runtime = cls(
+                stack,
+                lambda_logs=lambda_logs,
+                clock=clock,
+                stream_mappings=stream_mappings(stack) if stream_mappings else None,
+                queue_mappings=queue_mappings(stack) if queue_mappings else None,
+            )
+            try:
+                yield runtime
+            finally:
+                runtime.close()
+
+    def function(self, logical_id: str) -> InProcessFunction:
+        if logical_id not in self._functions:
+            self._functions[logical_id] = InProcessFunction(self.stack, logical_id, self.sink)
+        return self._functions[logical_id]
+
+    def close(self) -> None:
+        for service in self._observed_loggers:
+            logging.getLogger(service).removeHandler(self.observer)
+
+    def _ttl_keys_of(self, table_logical_id: str) -> set[str]:
+        for sweeper in self.sweepers:
+            if sweeper.table_logical_id == table_logical_id:
+                return sweeper.deleted_keys
+        return set()
+
+    def _dead_letter_queue_urls(self) -> list[str]:
+        urls: list[str] = []
+        for stream in self.stream_pollers:
+            if stream.config.on_failure_queue_url:
+                urls.append(stream.config.on_failure_queue_url)
+        for queue in self.queue_pollers:
+            if queue.config.dead_letter_queue_url:
+                urls.append(queue.config.dead_letter_queue_url)
+        return list(dict.fromkeys(urls))
+
+    def _expect_notifications(self, records: list[dict[str, Any]]) -> None:
+        found = (expected_notification(str(record.get("body", ""))) for record in records)
+        self.observer.expect(notification for notification in found if notification is not None)
+
+    # -- Inputs ---------------------------------------------------------------------------------
+    def put_calendars(self, calendars: Iterable[CalendarSettings]) -> None:
+        """Store calendar settings the way the settings API does (same adapter, same item shape)."""
+        table = CalendarSettingsTable(self.clients("dynamodb"), self.stack.ref(SETTINGS_TABLE))
+        for settings in calendars:
+            table.put(settings)
+
+    def appointments_table(self) -> str:
+        return self.stack.ref(APPOINTMENTS_TABLE)
+
+    def replay(self, event: Mapping[str, Any]) -> None:
+        """One Lambda DynamoDB stream event, delivered as one batch to the appointments mapping."""
+        poller = self._appointments_stream()
+        poller.submit([dict(record) for record in event["Records"]])
+
+    def _appointments_stream(self) -> StreamPoller:
+        for poller in self.stream_pollers:
+            if poller.config.table == APPOINTMENTS_TABLE:
+                return poller
+        raise LookupError(f"the template has no stream event source on {APPOINTMENTS_TABLE}")
+
+    # -- Running --------------------------------------------------------------------------------
+    def sweep_ttl(self) -> int:
+        now = self.clock()
+        return sum(sweeper.sweep(now) for sweeper in self.sweepers)
+
+    def drain(self) -> None:
+        """Run stream and queue until nothing is left and nothing is in flight."""
+        invocations = 0
+        while True:
+            self.sweep_ttl()
+            progressed = False
+            for stream in self.stream_pollers:
+                stream.read_shard()
+                while stream.poll(drain=True):
+                    progressed = True
+                    invocations += 1
+            for queue in self.queue_pollers:
+                if queue.poll(drain=True):
+                    progressed = True
+                    invocations += 1
+            # Failed messages would come back after their visibility timeout; do it now.
+            if not progressed and not [queue for queue in self.queue_pollers if queue.make_visible_now()]:
+                break
+            if invocations > MAX_DRAIN_INVOCATIONS:
+                raise PipelineDidNotSettle(f"still busy after {MAX_DRAIN_INVOCATIONS} invocations")
+        self.observer.collect_unattributed()
+
+    def step(self) -> bool:
+        """One real-time round (serve): honours batching windows and visibility timeouts."""
+        self.sweep_ttl()
+        progressed = False
+        for stream in self.stream_pollers:
+            stream.read_shard()
+            while stream.poll(drain=False):
+                progressed = True
+        for queue in self.queue_pollers:
+            while queue.poll(drain=False):
+                progressed = True
+            queue.failed_receipts.clear()  # they come back when their visibility timeout ends
+        self.observer.collect_unattributed()
+        return progressed
+
+    def run_until(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
+        while not stop.is_set():
+            if not self.step():
+                stop.wait(poll_interval)
+
+    # -- Output ---------------------------------------------------------------------------------
+    def report(self) -> RunReport:
+        decisions, sent = self.observer.snapshot()
+        return RunReport(decisions=decisions, sent=sent, dead_letters=self.dead_letters.read())

@@ -1,0 +1,250 @@
+"""``serve``: a moto server for the booking platform, the pipeline behind it, and an outbox page.
+
+Everything listens on 127.0.0.1 only. The booking platform (or a developer's script) writes
+appointments with boto3 ``endpoint_url=http://127.0.0.1:<aws-port>``; the detector and sender
+run in a background thread behind emulated triggers in real time (batching windows and
+visibility timeouts honoured); the API port shows what went out, like a mail catcher.
+
+The API port is a small WSGI dispatcher, :class:`LocalApi`. ``/outbox`` and ``/outbox.json`` are
+built in; other HTTP APIs (the settings API, when it lands) are mounted with
+:meth:`LocalApi.register_api` under their own path prefix.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from moto.server import ThreadedMotoServer
+
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts_local.observe import SentMessage
+from practitioner_alerts_local.report import format_dead_letter, format_decision
+from practitioner_alerts_local.runtime import LocalRuntime, RunReport
+from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
+
+LOOPBACK = "127.0.0.1"
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class LocalApi:
+    """The API port: routes by path prefix to WSGI apps; ``/outbox`` is always there."""
+
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self._runtime = runtime
+        self._mounts: list[tuple[str, WsgiApp]] = []
+
+    def register_api(self, prefix: str, app: WsgiApp) -> None:
+        """Mount another HTTP API (e.g. the settings API) under ``prefix`` on the same port.
+
+        The app sees the request with ``SCRIPT_NAME`` set to the prefix and ``PATH_INFO`` to the
+        rest, as any WSGI mount does. Longer prefixes win.
+        """
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ValueError("prefix must start with '/' and not end with it, e.g. '/settings'")
+        self._mounts.append((prefix, app))
+        self._mounts.sort(key=lambda mount: len(mount[0]), reverse=True)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO") or "/")
+        for prefix, app in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                environ["SCRIPT_NAME"] = str(environ.get("SCRIPT_NAME", "")) + prefix
+                environ["PATH_INFO"] = path[len(prefix) :]
+                return app(environ, start_response)
+        if path in ("/", "/outbox"):
+            return _respond(
+                start_response, "200 OK", "text/html; charset=utf-8", outbox_page(self._runtime.report())
+            )
+        if path == "/outbox.json":
+            body = json.dumps(self._runtime.report().as_json(), ensure_ascii=False, default=str)
+            return _respond(start_response, "200 OK", "application/json", body)
+        return _respond(
+            start_response, "404 Not Found", "text/plain; charset=utf-8", f"no route for {path}\n"
+        )
+
+
+def _respond(start_response: StartResponse, status: str, content_type: str, body: str) -> list[bytes]:
+    data = body.encode("utf-8")
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def outbox_page(report: RunReport) -> str:
+    """The developer's mail catcher: every accepted SMS and e-mail, newest first."""
+    cards = "\n".join(_card(message) for message in reversed(report.sent)) or "<p>Nothing sent yet.</p>"
+    decisions = "\n".join(
+        f"<li><code>{html.escape(format_decision(d))}</code></li>" for d in report.decisions
+    )
+    dead = "\n".join(f"<li><pre>{html.escape(format_dead_letter(e))}</pre></li>" for e in report.dead_letters)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
+<title>Outbox - Practitioner Alerts (local)</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #1f2933; }}
+.card {{ border: 1px solid #cbd2d9; border-radius: 6px; padding: 12px 16px; margin-bottom: 16px; }}
+.meta {{ color: #52606d; font-size: 13px; }} pre {{ white-space: pre-wrap; }}
+iframe {{ width: 100%; height: 320px; border: 1px solid #e4e7eb; }}
+</style></head><body>
+<h1>Outbox</h1>
+<p class="meta">What emulated SNS and SES accepted. Refreshes every 3 s.
+JSON: <a href="/outbox.json">/outbox.json</a></p>
+{cards}
+<h2>Decisions</h2><ul>{decisions or "<li>none yet</li>"}</ul>
+<h2>Dead letters</h2><ul>{dead or "<li>none</li>"}</ul>
+</body></html>
+"""
+
+
+def _card(message: SentMessage) -> str:
+    label = "SMS" if message.channel == "sms" else "E-mail"
+    subject = f"<h3>{html.escape(message.subject)}</h3>" if message.subject else ""
+    # The HTML part is shown in a sandboxed frame: no scripts, no navigation of this page.
+    rendered = (
+        f'<iframe sandbox="" srcdoc="{html.escape(message.html, quote=True)}"></iframe>'
+        if message.html
+        else ""
+    )
+    return (
+        f'<div class="card"><div class="meta">{label} to {html.escape(message.to)} - '
+        f"appointment {html.escape(message.appointment_id or 'unattributed')}</div>"
+        f"{subject}<pre>{html.escape(message.text)}</pre>{rendered}</div>"
+    )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Page refreshes every 3 s would flood the console."""
+
+
+def mask(address: str) -> str:
+    """Enough of a recipient to tell them apart on the console, not enough to leak it."""
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"{address[:3]}***{address[-3:]}"
+
+
+class ConsoleLog:
+    """Prints what the pipeline decided and sent, as it happens (recipients masked)."""
+
+    def __init__(self, runtime: LocalRuntime, out: TextIO) -> None:
+        self._runtime = runtime
+        self._out = out
+        self._seen = (0, 0, 0)
+
+    def update(self) -> None:
+        report = self._runtime.report()
+        decisions, sent, dead = self._seen
+        for decision in report.decisions[decisions:]:
+            self._print("decision   " + format_decision(decision))
+        for message in report.sent[sent:]:
+            self._print(f"sent       {message.channel:<5} for {message.appointment_id} to {mask(message.to)}")
+        for entry in report.dead_letters[dead:]:
+            self._print(f"dead letter {entry.get('source')}: {entry.get('reason')}")
+        self._seen = (len(report.decisions), len(report.sent), len(report.dead_letters))
+
+    def _print(self, line: str) -> None:
+        self._out.write(line + "\n")
+        self._out.flush()
+
+
+def serve(
+    *,
+    aws_port: int,
+    api_port: int,
+    template_path: Path,
+    calendars: list[CalendarSettings],
+    lambda_logs: TextIO | None,
+    out: TextIO,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+    poll_interval: float = 0.2,
+) -> int:
+    """Run until SIGINT / SIGTERM (or ``stop`` is set); returns the exit code."""
+    stop = stop or threading.Event()
+    # One access-log line per boto3 call from the pipeline's pollers would drown everything else.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_server = ThreadedMotoServer(ip_address=LOOPBACK, port=aws_port, verbose=False)
+    moto_server.start()
+    api_server: WSGIServer | None = None
+    threads: list[threading.Thread] = []
+    try:
+        endpoint = f"http://{LOOPBACK}:{aws_port}"
+        clients = AwsClients(samconfig_region(), endpoint)
+        stack = LocalStack.from_files(clients, template_path)
+        stack.create()
+        runtime = LocalRuntime(stack, lambda_logs=lambda_logs)
+        runtime.put_calendars(calendars)
+        api = LocalApi(runtime)
+        api_server = make_server(LOOPBACK, api_port, api, handler_class=_QuietHandler)
+        console = ConsoleLog(runtime, out)
+        _install_signal_handlers(stop)
+        threads = [
+            threading.Thread(
+                target=_run_pipeline, args=(runtime, console, stop, poll_interval), name="pipeline"
+            ),
+            threading.Thread(target=api_server.serve_forever, kwargs={"poll_interval": 0.2}, name="api"),
+        ]
+        for thread in threads:
+            thread.start()
+        out.write(_banner(runtime, endpoint, api_port))
+        out.flush()
+        if ready is not None:
+            ready.set()
+        stop.wait()
+        out.write("stopping...\n")
+        out.flush()
+    finally:
+        stop.set()
+        if api_server is not None:
+            api_server.shutdown()
+            api_server.server_close()
+        for thread in threads:
+            thread.join(timeout=10)
+        moto_server.stop()
+    return 0
+
+
+def _run_pipeline(
+    runtime: LocalRuntime, console: ConsoleLog, stop: threading.Event, poll_interval: float
+) -> None:
+    while not stop.is_set():
+        try:
+            progressed = runtime.step()
+            console.update()
+        except Exception as error:  # noqa: BLE001 - Lambda's poller would retry too; keep serving
+            sys.stderr.write(f"pipeline poll failed, retrying: {type(error).__name__}: {error}\n")
+            progressed = False
+        if not progressed:
+            stop.wait(poll_interval)
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+
+def _banner(runtime: LocalRuntime, endpoint: str, api_port: int) -> str:
+    stack = runtime.stack
+    return (
+        f"AWS endpoint (moto):  {endpoint}   region {stack.clients.region}, any credentials\n"
+        f"  appointments table: {runtime.appointments_table()}\n"
+        f"  settings table:     {stack.ref('CalendarSettingsTable')}\n"
+        f"Outbox:               http://{LOOPBACK}:{api_port}/outbox  (JSON: /outbox.json)\n"
+        "Pipeline running (stream -> detector -> FIFO queue -> sender). Ctrl-C to stop.\n"
+    )
