@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry
+from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, InvalidSettings
 from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import AlertError
@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class FakeSettings:
-    calendars: dict[str, CalendarSettings] = field(default_factory=dict)
+    calendars: dict[str, CalendarSettings | InvalidSettings] = field(default_factory=dict)
     reads: list[set[str]] = field(default_factory=list)
     failure: AlertError | None = None
 
-    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings]:
+    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings | InvalidSettings]:
         wanted = set(calendar_ids)
         self.reads.append(wanted)
         if self.failure:

@@ -18,6 +18,7 @@ from practitioner_alerts.adapters.dynamodb import (
     DeliveryFailure,
     DeliveryLogTable,
     FeedEntry,
+    InvalidSettings,
 )
 from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.adapters.sns import SmsGateway
@@ -113,13 +114,17 @@ def test_settings_for_more_calendars_than_one_batch_get_takes() -> None:
     assert table.get("cal-unknown") is None
 
 
-def test_invalid_stored_settings_are_a_permanent_error_naming_the_field() -> None:
+def test_invalid_stored_settings_are_reported_per_calendar_naming_the_field() -> None:
     make_table("settings", "calendar_id")
+    table = CalendarSettingsTable(client("dynamodb"), "settings")
+    table.put(WEBER)
     client("dynamodb").put_item(
         TableName="settings", Item={"calendar_id": {"S": "cal-x"}, "alert_mobile": {"S": "030 1234567"}}
     )
-    with pytest.raises(PermanentError, match="alert_mobile"):
-        CalendarSettingsTable(client("dynamodb"), "settings").get_many(["cal-x"])
+    found = table.get_many(["cal-x", "cal-dr-weber"])
+    assert found["cal-dr-weber"] == WEBER  # one broken calendar does not hide the others
+    broken = found["cal-x"]
+    assert isinstance(broken, InvalidSettings) and "alert_mobile" in broken.reason
 
 
 def test_deleting_a_contact_takes_effect_once_the_cache_expires() -> None:

@@ -6,6 +6,7 @@ import copy
 from datetime import timedelta
 from typing import Any
 
+from practitioner_alerts.adapters.dynamodb import InvalidSettings
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
@@ -155,3 +156,12 @@ def test_unavailable_settings_fail_only_the_records_that_need_them() -> None:
     removal["dynamodb"]["SequenceNumber"] = "1"
     response = detector.handle({"Records": [removal, booking_for("apt-2", seq="2")]}, None)
     assert response == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+
+
+def test_calendar_with_invalid_stored_settings_parks_its_alert_and_others_go_on() -> None:
+    broken = InvalidSettings("cal-broken", "calendar settings of 'cal-broken' are invalid: alert_mobile")
+    detector = make_detector(FakeSettings({WEBER.calendar_id: WEBER, "cal-broken": broken}))
+    event = {"Records": [booking_for("apt-1", "cal-broken", "1"), booking_for("apt-2", seq="2")]}
+    assert detector.handle(event, None) == {"batchItemFailures": []}
+    assert detector.parking.parked[0]["reason"].endswith("alert_mobile")
+    assert {n.alert.appointment_id for n in detector.queue.sent} == {"apt-2"}

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from practitioner_alerts.adapters.dynamodb import InvalidSettings
 from practitioner_alerts.domain.appointments import AppointmentChange, read_change
 from practitioner_alerts.domain.notifications import Notification, alert_content, notifications_for
 from practitioner_alerts.domain.rule import Decision, Reason, decide
@@ -30,7 +31,7 @@ metrics = Metrics()
 
 
 class SettingsSource(Protocol):
-    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings]: ...
+    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings | InvalidSettings]: ...
 
 
 class NotificationSink(Protocol):
@@ -48,7 +49,7 @@ class SkippedAfterEarlierFailure(TransientError):
 
 @dataclass
 class _Batch:
-    settings: dict[str, CalendarSettings] = field(default_factory=dict)
+    settings: dict[str, CalendarSettings | InvalidSettings] = field(default_factory=dict)
     settings_error: AlertError | None = None
     failed: bool = False
 
@@ -125,6 +126,8 @@ class AlertDetector:
         if batch.settings_error is not None:
             raise TransientError(f"calendar settings unavailable: {batch.settings_error.reason}")
         settings = batch.settings.get(calendar_id)
+        if isinstance(settings, InvalidSettings):
+            raise PermanentError(settings.reason)
         if settings is None and not self.in_app_feed:
             return [], Decision(decision.kind, False, Reason.NO_CALENDAR_SETTINGS)
         # Without settings the in-calendar feed still shows the alert, in the default language.

@@ -41,6 +41,15 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
+@dataclass(frozen=True)
+class InvalidSettings:
+    """Stored settings that fail validation (written around the API). Alerts for the calendar
+    are parked with this reason instead of failing the whole batch's settings read."""
+
+    calendar_id: str
+    reason: str
+
+
 class CalendarSettingsTable:
     """The calendar settings table, keyed by ``calendar_id``."""
 
@@ -48,18 +57,21 @@ class CalendarSettingsTable:
         self._client = client
         self._table_name = table_name
 
-    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings]:
+    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings | InvalidSettings]:
         """Settings of every listed calendar that has any, in as few round trips as possible."""
         wanted = sorted(set(calendar_ids))
-        found: dict[str, CalendarSettings] = {}
+        found: dict[str, CalendarSettings | InvalidSettings] = {}
         for start in range(0, len(wanted), _BATCH_GET_LIMIT):
             keys = [
                 {"calendar_id": {"S": calendar_id}}
                 for calendar_id in wanted[start : start + _BATCH_GET_LIMIT]
             ]
             for item in self._batch_get(keys):
-                settings = _settings_from_item(item)
-                found[settings.calendar_id] = settings
+                calendar_id = str(item["calendar_id"]["S"])
+                try:
+                    found[calendar_id] = _settings_from_item(item)
+                except PermanentError as error:
+                    found[calendar_id] = InvalidSettings(calendar_id, error.reason)
         return found
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,9 +166,9 @@ class CachedCalendarSettings:
     table: CalendarSettingsTable
     ttl_seconds: float = 60.0
     clock: Callable[[], float] = time.monotonic
-    _entries: dict[str, tuple[float, CalendarSettings | None]] = field(default_factory=dict)
+    _entries: dict[str, tuple[float, CalendarSettings | InvalidSettings | None]] = field(default_factory=dict)
 
-    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings]:
+    def get_many(self, calendar_ids: Iterable[str]) -> dict[str, CalendarSettings | InvalidSettings]:
         now = self.clock()
         wanted = set(calendar_ids)
         stale = {cid for cid in wanted if cid not in self._entries or self._entries[cid][0] <= now}
