@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable
 from practitioner_alerts.domain.settings import CalendarSettings
-from practitioner_alerts_local.functions import InProcessFunction, LambdaLogSink
+from practitioner_alerts_local.functions import InProcessFunction, Invocation, LambdaLogSink
 from practitioner_alerts_local.observe import (
     DeadLetterQueueRef,
     DeadLetters,
@@ -185,6 +185,15 @@ class LocalRuntime:
         """One Lambda DynamoDB stream event, delivered as one batch to the appointments mapping."""
         poller = self._appointments_stream()
         poller.submit([dict(record) for record in event["Records"]])
+
+    def invoke(self, logical_id: str, event: Mapping[str, Any]) -> Invocation:
+        """Invoke one function directly with a ready-made event (like ``sam local invoke -e``)."""
+        records = [dict(record) for record in event.get("Records", [])]
+        if records and records[0].get("eventSource") == "aws:sqs":
+            self._expect_notifications(records)
+        invocation = self.function(logical_id).invoke({**event, "Records": records})
+        self.observer.collect_unattributed()
+        return invocation
 
     def _appointments_stream(self) -> StreamPoller:
         for poller in self.stream_pollers:

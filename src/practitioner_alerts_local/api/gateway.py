@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from practitioner_alerts_local.api.tokens import InvalidToken, LocalTokenIssuer, bearer_token
@@ -40,6 +40,8 @@ ROUTES: tuple[str, ...] = (
 )
 PUBLIC_ROUTES = frozenset({"GET /openapi.json"})
 MAX_BODY_BYTES = 1024 * 1024
+# Characters RFC 3986 allows unencoded in a path segment, plus the separator.
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
 LOCAL_API_ID = "local"
 LOCAL_ACCOUNT_ID = "123456789012"
 
@@ -266,13 +268,10 @@ class LocalSettingsApi:
             response = _gateway_error(413, "Request Entity Too Large")
         else:
             body = environ["wsgi.input"].read(length) if length > 0 else b""
-            target = environ.get("PATH_INFO", "/")
-            # PATH_INFO arrives percent-decoded (as latin-1); API Gateway's rawPath keeps it encoded.
-            raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-            if raw_uri:
-                target = str(raw_uri).split("?", 1)[0]
-            else:
-                target = target.encode("latin-1").decode("utf-8", "replace")
+            # PATH_INFO arrives percent-decoded (as latin-1); API Gateway's rawPath keeps the
+            # encoding, so it is put back (an encoded "?" or "/" must not split the path).
+            decoded = str(environ.get("PATH_INFO", "/")).encode("latin-1").decode("utf-8", "replace")
+            target = quote(decoded, safe=_PATH_SAFE)
             if environ.get("QUERY_STRING"):
                 target = f"{target}?{environ['QUERY_STRING']}"
             response = self.handle_http(

@@ -1,0 +1,129 @@
+"""``serve``: a booking written through the moto endpoint shows up in the outbox; SIGTERM stops it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import boto3
+
+from practitioner_alerts_local.runtime import LocalRuntime
+from practitioner_alerts_local.serve import LocalApi
+from tests.local.conftest import PROJECT_ROOT, booking_item
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_line(process: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            return lines
+    raise AssertionError(f"{marker!r} not printed within {timeout} s: {lines}")
+
+
+def outbox(api_port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{api_port}/outbox.json", timeout=5) as response:
+        return json.load(response)  # type: ignore[no-any-return]
+
+
+def test_a_booking_written_to_the_endpoint_reaches_the_outbox_and_sigterm_stops_everything() -> None:
+    aws_port, api_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "practitioner_alerts_local.cli",
+            "serve",
+            "--aws-port",
+            str(aws_port),
+            "--api-port",
+            str(api_port),
+            "--no-lambda-logs",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    try:
+        banner = "".join(wait_for_line(process, "Pipeline running", timeout=30))
+        assert f"http://{LOOPBACK}:{aws_port}" in banner
+        table = next(
+            line.split(":", 1)[1].strip() for line in banner.splitlines() if "appointments table" in line
+        )
+
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=f"http://{LOOPBACK}:{aws_port}",
+            region_name="eu-central-1",
+            aws_access_key_id="booking-platform",
+            aws_secret_access_key="local",
+        )
+        dynamodb.put_item(TableName=table, Item=booking_item("apt-serve"))
+
+        # The stream mapping's 5 s batching window is honoured in real time.
+        deadline = time.monotonic() + 20
+        sms: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not sms:
+            sms = [m for m in outbox(api_port)["sent"] if m["channel"] == "sms"]
+            time.sleep(0.25)
+        assert [(m["to"], m["appointment_id"]) for m in sms] == [("+4915123456789", "apt-serve")]
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{api_port}/outbox", timeout=5) as page:
+            assert "Neuer Online-Termin" in page.read().decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+    assert "stopping" in stdout
+    assert "+4915123456789" not in stdout  # the console masks recipients; the outbox page shows them
+
+
+def test_other_apis_mount_on_the_same_port_under_their_prefix(runtime: LocalRuntime) -> None:
+    api = LocalApi(runtime)
+    seen: dict[str, str] = {}
+
+    def settings_api(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        seen.update(script=environ["SCRIPT_NAME"], path=environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"settings"]
+
+    api.register_api("/settings", settings_api)
+
+    assert call(api, "/settings/calendars/cal-dr-weber") == ("200 OK", b"settings")
+    assert seen == {"script": "/settings", "path": "/calendars/cal-dr-weber"}
+    status, body = call(api, "/outbox.json")
+    assert status == "200 OK" and set(json.loads(body)) == {"decisions", "sent", "dead_letters"}
+    assert call(api, "/nowhere")[0] == "404 Not Found"
+
+
+def call(app: LocalApi, path: str) -> tuple[str, bytes]:
+    environ: dict[str, Any] = {"PATH_INFO": path}
+    setup_testing_defaults(environ)
+    captured: dict[str, str] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        captured["status"] = status
+
+    body = b"".join(app(environ, start_response))
+    return captured["status"], body
