@@ -208,7 +208,9 @@ def _quiet_environment() -> None:
         "POWERTOOLS_TRACE_DISABLED": "1",
     }
     os.environ.update(defaults)
-    os.environ.pop("AWS_PROFILE", None)
+    # A profile or endpoint from the shell (say, LocalStack's) must not divert the embedded stack.
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"):
+        os.environ.pop(name, None)
 
 
 if __name__ == "__main__":

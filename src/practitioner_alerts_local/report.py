@@ -37,6 +37,10 @@ def format_sent(message: SentMessage) -> str:
     return "\n".join(lines)
 
 
+def format_feed_entry(entry: Mapping[str, Any]) -> str:
+    return f"{entry.get('calendar_id')}  [{entry.get('appointment_id')}]  {entry.get('headline')}"
+
+
 def format_dead_letter(entry: Mapping[str, Any]) -> str:
     head = f"{entry.get('source')}: {entry.get('reason')}  [{entry.get('queue')}]"
     info = entry.get("batch_info")
@@ -73,6 +77,9 @@ def format_report(report: RunReport, *, title: str = "Practitioner Alerts - loca
         _section("Decisions (from the detector's log)", [format_decision(d) for d in report.decisions])
     )
     sections.append(_section("Sent (accepted by emulated SNS / SES)", [format_sent(m) for m in report.sent]))
+    sections.append(
+        _section("In-calendar feed (AlertsFeedTable)", [format_feed_entry(e) for e in report.feed])
+    )
     sections.append(_section("Dead letters", [format_dead_letter(e) for e in report.dead_letters]))
     return "\n".join(sections).rstrip() + "\n"
 

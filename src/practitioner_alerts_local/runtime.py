@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from moto import mock_aws
 
-from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable
+from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable, from_item
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts_local.functions import InProcessFunction, Invocation, LambdaLogSink
 from practitioner_alerts_local.observe import (
@@ -45,6 +45,7 @@ from practitioner_alerts_local.triggers import QueuePoller, StreamPoller, TtlSwe
 
 APPOINTMENTS_TABLE = "AppointmentsTable"
 SETTINGS_TABLE = "CalendarSettingsTable"
+FEED_TABLE = "AlertsFeedTable"
 # A pipeline that has not gone quiet after this many invocations is stuck in a retry loop
 # (e.g. MaximumRetryAttempts -1 and a record that always fails); drain stops and says so.
 MAX_DRAIN_INVOCATIONS = 5000
@@ -251,4 +252,20 @@ class LocalRuntime:
     # -- Output ---------------------------------------------------------------------------------
     def report(self) -> RunReport:
         decisions, sent = self.observer.snapshot()
-        return RunReport(decisions=decisions, sent=sent, dead_letters=self.dead_letters.read())
+        return RunReport(
+            decisions=decisions, sent=sent, dead_letters=self.dead_letters.read(), feed=self.feed()
+        )
+
+    def feed(self) -> list[dict[str, Any]]:
+        """The in-calendar feed entries the sender wrote, oldest change first."""
+        if FEED_TABLE not in self.stack.template.physical:
+            return []
+        dynamodb = self.clients("dynamodb")
+        request: dict[str, Any] = {"TableName": self.stack.ref(FEED_TABLE)}
+        entries: list[dict[str, Any]] = []
+        while True:
+            page = dynamodb.scan(**request)
+            entries.extend(from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(entries, key=lambda entry: str(entry.get("alert_id", "")))
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

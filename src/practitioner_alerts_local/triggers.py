@@ -97,7 +97,9 @@ class StreamPoller:
                 ShardIteratorType=self.config.starting_position,
             )["ShardIterator"]
         response = streams.get_records(ShardIterator=self._position.iterator, Limit=1000)
-        self._position.iterator = response.get("NextShardIterator")
+        # A shard without a next iterator is closed; moto never closes its single shard, and
+        # starting over from StartingPosition would redeliver everything, so keep the old one.
+        self._position.iterator = response.get("NextShardIterator") or self._position.iterator
         raw_records = response["Records"]
         for raw in raw_records:
             record = self._lambda_record(raw)
