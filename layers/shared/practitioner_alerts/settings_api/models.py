@@ -88,3 +88,10 @@ class Problem(BaseModel):
     code: str
     message: str
     errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class Unauthorized(BaseModel):
+    """401: API Gateway's JWT authorizer answers ``{"message": "Unauthorized"}`` itself; a
+    request that reaches the function without claims gets a :class:`Problem`, which also fits."""
+
+    message: str

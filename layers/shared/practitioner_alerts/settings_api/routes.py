@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -31,6 +32,7 @@ from practitioner_alerts.settings_api.models import (
     FieldProblem,
     Problem,
     TestAlertQueued,
+    Unauthorized,
 )
 from practitioner_alerts.settings_api.service import ApiProblem, SettingsService
 
@@ -53,7 +55,7 @@ def _problem_content(description: str) -> dict[str, Any]:
 
 
 _DENIED: dict[int, Any] = {
-    401: _problem_content("No valid token"),
+    401: {"description": "No valid token", "content": {JSON: {"model": Unauthorized}}},
     403: _problem_content("The token does not list this calendar"),
     422: _problem_content("Invalid request; one message per field"),
     503: _problem_content("A backing service is unavailable; retry"),
@@ -73,10 +75,13 @@ def _problem(status: int, problem: Problem, headers: Mapping[str, str] | None = 
     )
 
 
-def _require(app: APIGatewayHttpResolver, calendar_id: str) -> None:
+def _require(app: APIGatewayHttpResolver, calendar_id: str) -> str:
+    """The calendar id, decoded, once the caller is known to administer it."""
+    calendar_id = unquote(calendar_id)
     caller = app.context.get("caller")
     if not isinstance(caller, Caller) or not caller.administers(calendar_id):
         raise ApiProblem(403, "forbidden", "You do not administer this calendar.")
+    return calendar_id
 
 
 def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
@@ -89,8 +94,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def get_alert_settings(calendar_id: CalendarId) -> AlertSettingsView:
-        _require(app, calendar_id)
-        return service.read_settings(calendar_id)
+        return service.read_settings(_require(app, calendar_id))
 
     @app.put(
         "/calendars/<calendar_id>/alert-settings",
@@ -99,8 +103,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def put_alert_settings(calendar_id: CalendarId, settings: AlertSettingsInput) -> AlertSettingsView:
-        _require(app, calendar_id)
-        return service.replace_settings(calendar_id, settings)
+        return service.replace_settings(_require(app, calendar_id), settings)
 
     @app.post(
         "/calendars/<calendar_id>/alert-settings/test",
@@ -115,8 +118,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def send_test_alert(calendar_id: CalendarId) -> TestAlertQueued:
-        _require(app, calendar_id)
-        return service.send_test(calendar_id)
+        return service.send_test(_require(app, calendar_id))
 
     @app.get(
         "/calendars/<calendar_id>/alerts",
@@ -130,8 +132,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=2048)] = None,
     ) -> AlertsPage:
-        _require(app, calendar_id)
-        return service.list_alerts(calendar_id, unread_only=unread, limit=limit, cursor=cursor)
+        return service.list_alerts(_require(app, calendar_id), unread_only=unread, limit=limit, cursor=cursor)
 
     @app.post(
         "/calendars/<calendar_id>/alerts/<alert_id>/read",
@@ -140,8 +141,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def mark_alert_read(calendar_id: CalendarId, alert_id: AlertId) -> AlertRead:
-        _require(app, calendar_id)
-        return service.mark_read(calendar_id, alert_id)
+        return service.mark_read(_require(app, calendar_id), unquote(alert_id))
 
     @app.get(OPENAPI_PATH, include_in_schema=False)
     def openapi_document() -> Response[str]:
@@ -157,6 +157,15 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         problems = [_request_problem(detail) for detail in error.errors()]
         body = Problem(code="invalid_request", message="The request is not valid.", errors=problems)
         return _problem(422, body)
+
+    # Powertools decodes a base64 body (API Gateway's form for non-text content) without
+    # catching bytes that are not UTF-8; such a body is simply not JSON.
+    @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
+    def undecodable_body(_error: UnicodeDecodeError) -> Response[str]:
+        problem = FieldProblem(field="body", message="body: is not UTF-8 encoded JSON")
+        return _problem(
+            422, Problem(code="invalid_request", message="The request is not valid.", errors=[problem])
+        )
 
     @app.exception_handler(AlertError)  # type: ignore[untyped-decorator]
     def unavailable(error: AlertError) -> Response[str]:
@@ -203,7 +212,8 @@ def _route_path(event: Mapping[str, Any]) -> str:
 
 def _calendar_in(path: str) -> str | None:
     parts = path.split("/")
-    return parts[2] if len(parts) > 2 and parts[1] == "calendars" and parts[2] else None
+    # Decoded like the route functions decode it: both checks must see the same id.
+    return unquote(parts[2]) if len(parts) > 2 and parts[1] == "calendars" and parts[2] else None
 
 
 @dataclass
