@@ -78,7 +78,7 @@ class LocalRuntime:
         stack: LocalStack,
         *,
         lambda_logs: TextIO | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time,  # the appointments table's TTL time, see sweep_ttl
         stream_mappings: Sequence[StreamMappingConfig] | None = None,
         queue_mappings: Sequence[QueueMappingConfig] | None = None,
     ) -> None:
@@ -204,8 +204,18 @@ class LocalRuntime:
 
     # -- Running --------------------------------------------------------------------------------
     def sweep_ttl(self) -> int:
-        now = self.clock()
-        return sum(sweeper.sweep(now) for sweeper in self.sweepers)
+        """Expire items as DynamoDB's TTL would.
+
+        ``clock`` is the booking platform's time and only drives the appointments table, whose
+        ``expires_at`` the platform writes (a scenario may set it to any day). The pipeline's own
+        tables (idempotency, feed, ...) are written with real timestamps, so they expire on real
+        time; a scenario clock in 2027 must not wipe today's idempotency records.
+        """
+        deleted = 0
+        for sweeper in self.sweepers:
+            now = self.clock() if sweeper.table_logical_id == APPOINTMENTS_TABLE else time.time()
+            deleted += sweeper.sweep(now)
+        return deleted
 
     def drain(self) -> None:
         """Run stream and queue until nothing is left and nothing is in flight."""

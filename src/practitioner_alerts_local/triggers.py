@@ -9,7 +9,6 @@ mode: tests, ``demo``, ``replay``) or poll forever in real time (``serve``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import time
 from collections import deque
@@ -428,7 +427,7 @@ class QueuePoller:
         return records
 
     def _lambda_record(self, message: Mapping[str, Any]) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],
             "body": message["Body"],
@@ -442,11 +441,14 @@ class QueuePoller:
                 }
                 for name, value in message.get("MessageAttributes", {}).items()
             },
-            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+            "md5OfBody": message["MD5OfBody"],
             "eventSource": "aws:sqs",
             "eventSourceARN": self.config.queue_arn,
             "awsRegion": self._clients.region,
         }
+        if message.get("MD5OfMessageAttributes"):
+            record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+        return record
 
     def _invoke(self, records: list[dict[str, Any]]) -> None:
         if self._on_batch is not None:

@@ -168,3 +168,17 @@ def test_sent_lists_only_what_sns_accepted_and_attributes_nothing_it_cannot_prov
 
     by_recipient = {m["to"]: m["appointment_id"] for m in sent_to(runtime, "sms")}
     assert by_recipient == {WEBER_MOBILE: "apt-1", "+4915199999999": None}
+
+
+def test_a_scenario_clock_years_ahead_expires_appointments_but_not_the_pipelines_own_records(
+    runtime: LocalRuntime,
+) -> None:
+    runtime.clock = lambda: 1_900_000_000.0  # 2030: the booking platform's (scenario) time
+    runtime.replay(load_event("stream-online-booking.json"))
+
+    runtime.drain()
+
+    # Idempotency records carry real expiry times; sweeping them on 2030's clock would let a
+    # redelivery send the alert again.
+    idempotency = runtime.clients("dynamodb").scan(TableName=runtime.stack.ref("IdempotencyTable"))
+    assert idempotency["Count"] == 3  # sms, email, in-calendar feed
