@@ -8,12 +8,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 
 from practitioner_alerts.domain.settings import CalendarSettings
-from practitioner_alerts_local.api import LocalSettingsApi, LocalTokenIssuer, invoke_in_process
+from practitioner_alerts_local.api import LocalSettingsApi, LocalTokenIssuer, invoke_in_process, make_api_app
 from practitioner_alerts_local.runtime import LocalRuntime
+from practitioner_alerts_local.serve import LocalApi
 from tests.api.conftest import EVENTS
 
 CALENDAR = "cal-dr-weber"
@@ -90,3 +92,26 @@ def test_a_test_send_goes_through_the_normal_pipeline(runtime: LocalRuntime, tmp
     report = runtime.report()
     assert report.dead_letters == []
     assert sorted(message.channel for message in report.sent) == ["email", "sms"]
+
+
+def test_serve_mounts_the_settings_api_on_its_api_port(runtime: LocalRuntime, tmp_path: Path) -> None:
+    # Exactly the mount docs/settings-api.md gives for `serve`.
+    issuer = LocalTokenIssuer(state_dir=tmp_path)
+    port = LocalApi(runtime)
+    port.register_api(
+        "/settings-api", make_api_app(issuer, invoke_in_process(runtime.function("SettingsApiFunction")))
+    )
+
+    def get(path: str, token: str | None) -> tuple[str, Any]:
+        environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": ""}
+        if token:
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        setup_testing_defaults(environ)
+        status: list[str] = []
+        body = b"".join(port(environ, lambda s, _h: status.append(s)))
+        return status[0], json.loads(body)
+
+    token = issuer.issue_token([CALENDAR])
+    assert get(f"/settings-api/calendars/{CALENDAR}/alert-settings", token)[0] == "200 OK"
+    assert get(f"/settings-api/calendars/{CALENDAR}/alert-settings", None)[0] == "401 Unauthorized"
+    assert get("/settings-api/openapi.json", None)[1]["openapi"].startswith("3.1")
