@@ -23,7 +23,7 @@ import time
 import traceback
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
@@ -97,7 +97,6 @@ class InProcessFunction:
         stack: LocalStack,
         logical_id: str,
         sink: LambdaLogSink,
-        extra_environment: Mapping[str, str] | None = None,
     ) -> None:
         self.logical_id = logical_id
         self.name = stack.ref(logical_id)
@@ -111,7 +110,6 @@ class InProcessFunction:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_LAMBDA_FUNCTION_NAME": self.name,
-            **(extra_environment or {}),
         }
         if stack.clients.endpoint_url:
             # boto3 honours AWS_ENDPOINT_URL: the handlers' clients reach the moto server.

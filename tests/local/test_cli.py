@@ -70,6 +70,17 @@ def test_replay_json_reports_a_malformed_record_and_still_exits_0(tmp_path: Path
     assert parked["source"] == "detector" and "starts_at" in parked["reason"]
 
 
+def test_replay_of_the_same_file_twice_is_a_redelivery_that_sends_nothing_new() -> None:
+    booking = str(EVENTS / "stream-online-booking.json")
+
+    code, stdout = replay_in_process("--json", booking, booking)
+
+    assert code == 0
+    document = json.loads(stdout)
+    assert len(document["decisions"]) == 2  # the detector saw it twice ...
+    assert [m["channel"] for m in document["sent"]] == ["sms", "email"]  # ... the practitioner once
+
+
 def test_replay_without_json_prints_a_readable_report() -> None:
     code, stdout = replay_in_process(str(EVENTS / "stream-late-cancellation.json"))
 
