@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from functions.settings_api import app
 from practitioner_alerts.adapters.dynamodb import FeedPage
@@ -238,3 +240,28 @@ def test_access_is_logged_without_contact_data(client: ApiClient, logs: LogRecor
     everything = "\n".join(logs.lines()).lower()
     for secret in ("maria", "mueller", "hotmail", "23456789", "1234567", "geheim"):
         assert secret not in everything, secret
+
+
+CALENDAR_IDS = st.text(
+    alphabet=st.characters(blacklist_characters=" ,[]\"'", blacklist_categories=["Z", "C"]), min_size=1
+)
+
+
+@given(st.lists(CALENDAR_IDS, min_size=1, max_size=5))
+def test_every_form_of_the_claim_reads_the_same(calendars: list[str]) -> None:
+    expected = frozenset(calendars)
+    assert calendars_in_claim(calendars) == expected
+    assert calendars_in_claim("[" + " ".join(calendars) + "]") == expected
+    assert calendars_in_claim(",".join(calendars)) == expected
+    assert calendars_in_claim(json.dumps(calendars, ensure_ascii=False)) == expected
+
+
+def test_a_calendar_id_with_a_hash_is_refused_even_percent_encoded(
+    issuer: LocalTokenIssuer, stack: Stack
+) -> None:
+    # "<id>#test-sends" keys the test-send counter; no calendar may be called like that.
+    client = ApiClient(issuer, calendars=("cal-a#test-sends",))
+    reply = client.put("/calendars/cal-a%23test-sends/alert-settings", {"alert_email": "x@example.com"})
+    assert reply.status == 422
+    assert reply.body["errors"][0]["field"] == "calendar_id"
+    assert stack.settings_items() == []

@@ -8,6 +8,7 @@ list. Both, and a plain comma- or space-separated string, are read the same way.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,13 +31,29 @@ def calendars_in_claim(value: object) -> frozenset[str]:
         items = [str(item) for item in value]
     elif isinstance(value, str):
         text = value.strip()
-        if text.startswith("[") and text.endswith("]"):
-            text = text[1:-1]
-        items = _SEPARATORS.split(text)
+        parsed = _json_array(text)
+        if parsed is not None:
+            items = parsed
+        else:
+            if text.startswith("[") and text.endswith("]"):
+                text = text[1:-1]
+            items = _SEPARATORS.split(text)
     else:
         return frozenset()
-    # A JSON-style array string ('["cal-a","cal-b"]') leaves quotes around each item.
-    return frozenset(cleaned for item in items if (cleaned := item.strip().strip("\"'")))
+    return frozenset(cleaned for item in items if (cleaned := item.strip()))
+
+
+def _json_array(text: str) -> list[str] | None:
+    """Items of a JSON array of strings ('["cal-a","cal-b"]'), else None."""
+    if not text.startswith('["'):
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+        return parsed
+    return None
 
 
 def caller_from(event: Mapping[str, Any], calendars_claim: str) -> Caller | None:

@@ -62,10 +62,9 @@ _DENIED: dict[int, Any] = {
 }
 
 
-def _responses(success: int, description: str, **extra: str) -> dict[int, Any]:
+def _responses(success: int, description: str, errors: Mapping[int, str] | None = None) -> dict[int, Any]:
     codes: dict[int, Any] = {success: {"description": description}, **_DENIED}
-    for code, text in extra.items():
-        codes[int(code.removeprefix("s"))] = _problem_content(text)
+    codes.update({code: _problem_content(text) for code, text in (errors or {}).items()})
     return codes
 
 
@@ -78,6 +77,9 @@ def _problem(status: int, problem: Problem, headers: Mapping[str, str] | None = 
 def _require(app: APIGatewayHttpResolver, calendar_id: str) -> str:
     """The calendar id, decoded, once the caller is known to administer it."""
     calendar_id = unquote(calendar_id)
+    if "#" in calendar_id:  # also when sent percent-encoded, past the path pattern
+        problem = FieldProblem(field="calendar_id", message="calendar_id: must not contain '#'")
+        raise ApiProblem(422, "invalid_request", "The request is not valid.", [problem])
     caller = app.context.get("caller")
     if not isinstance(caller, Caller) or not caller.administers(calendar_id):
         raise ApiProblem(403, "forbidden", "You do not administer this calendar.")
@@ -112,8 +114,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         responses=_responses(
             202,
             "Queued for delivery through the normal pipeline",
-            s409="No contact is configured",
-            s429="Too many tests this hour; see Retry-After",
+            {409: "No contact is configured", 429: "Too many tests this hour; see Retry-After"},
         ),
         security=[{"jwt": []}],
     )
@@ -123,7 +124,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
     @app.get(
         "/calendars/<calendar_id>/alerts",
         summary="Recent alerts of a calendar, newest first",
-        responses=_responses(200, "One page of alerts", s400="The cursor is not valid for this calendar"),
+        responses=_responses(200, "One page of alerts", {400: "The cursor is not valid for this calendar"}),
         security=[{"jwt": []}],
     )
     def list_alerts(
@@ -137,7 +138,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
     @app.post(
         "/calendars/<calendar_id>/alerts/<alert_id>/read",
         summary="Mark one alert read",
-        responses=_responses(200, "Marked read", s404="No such alert in this calendar"),
+        responses=_responses(200, "Marked read", {404: "No such alert in this calendar"}),
         security=[{"jwt": []}],
     )
     def mark_alert_read(calendar_id: CalendarId, alert_id: AlertId) -> AlertRead:
