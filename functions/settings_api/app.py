@@ -27,9 +27,10 @@ def settings_api() -> SettingsApi:
     return build_settings_api(SettingsApiConfig.from_environment())
 
 
-# log_event stays off (the default): request bodies carry e-mail addresses and phone numbers.
+# Requests and responses carry e-mail addresses and phone numbers: log_event stays off (the
+# default), and the tracer must not copy the response into X-Ray metadata (its default).
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return settings_api().handle(event, context)

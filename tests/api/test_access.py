@@ -265,3 +265,10 @@ def test_a_calendar_id_with_a_hash_is_refused_even_percent_encoded(
     assert reply.status == 422
     assert reply.body["errors"][0]["field"] == "calendar_id"
     assert stack.settings_items() == []
+
+
+def test_the_handler_keeps_contacts_out_of_traces() -> None:
+    # Tracer's default copies the handler's response into X-Ray metadata; ours holds contacts.
+    source = (EVENTS.parent / "functions/settings_api/app.py").read_text(encoding="utf-8")
+    assert "@tracer.capture_lambda_handler(capture_response=False)" in source
+    assert "log_event=True" not in source
