@@ -6,6 +6,7 @@ because that is where "exactly once" is actually decided.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -183,3 +184,37 @@ def test_malformed_message_is_parked_naming_the_field(sender: AlertSender) -> No
     (parked,) = sender.parking.parked
     assert "body.alert.starts_at: missing" in parked["reason"]
     assert len(sender.sms.outbox) == 1
+
+
+def test_sms_is_not_sent_again_when_its_bookkeeping_fails_after_sending(sender: AlertSender) -> None:
+    class BrokenReceipts(FakeDeliveryLog):
+        def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
+            raise TransientError("dynamodb.PutItem: ThrottlingException")
+
+    broken = dataclasses.replace(sender, delivery_log=BrokenReceipts())
+    event = sqs_event(
+        notifications_for(booking(), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+    )
+    assert broken.handle(event, None) == {"batchItemFailures": []}
+    assert broken.handle(event, None) == {"batchItemFailures": []}
+    assert len(broken.sms.outbox) == 1
+
+
+def test_sms_is_not_sent_again_when_the_idempotency_record_cannot_be_completed(sender: AlertSender) -> None:
+    ddb = client("dynamodb")
+    calls = {"n": 0}
+
+    def fail_completion(params: dict[str, Any], **_: Any) -> None:
+        # The first UpdateItem on the idempotency table marks the record COMPLETED.
+        calls["n"] += 1
+        raise TransientError("dynamodb.UpdateItem: ThrottlingException")
+
+    store = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=ddb)
+    ddb.meta.events.register("before-call.dynamodb.UpdateItem", fail_completion)
+    flaky = dataclasses.replace(sender, idempotency_store=store)
+    event = sqs_event(
+        notifications_for(booking(), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+    )
+    assert flaky.handle(event, None) == {"batchItemFailures": []}
+    assert calls["n"] == 1
+    assert len(flaky.sms.outbox) == 1

@@ -18,7 +18,10 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
@@ -96,11 +99,18 @@ class AlertSender:
         )
         if context is not None:
             config.register_lambda_context(context)
+        delivered: set[str] = set()
+
+        def deliver(notification: Notification) -> dict[str, str]:
+            result = self._deliver(notification)
+            delivered.add(notification.notification_id)
+            return result
+
         deliver_once = idempotent_function(
             data_keyword_argument="notification",
             persistence_store=self.idempotency_store,
             config=config,
-        )(self._deliver)
+        )(deliver)
 
         def record_handler(record: SQSRecord) -> None:
             notification = self._read(record)
@@ -110,6 +120,16 @@ class AlertSender:
                 deliver_once(notification=notification)
             except IdempotencyAlreadyInProgressError as error:
                 raise TransientError("the same notification is being delivered right now") from error
+            except IdempotencyPersistenceLayerError as error:
+                if notification.notification_id in delivered:
+                    # SNS/SES already accepted it; retrying would send it twice. The record stays
+                    # "in progress" and expires, which only matters if the same alert comes again.
+                    logger.warning(
+                        "delivered, but the idempotency record could not be completed",
+                        extra={"notification_id": notification.notification_id},
+                    )
+                    return
+                raise TransientError("idempotency store unavailable; nothing was sent") from error
             except PermanentError as error:
                 self._park(record, error.reason, notification.channel)
 
@@ -182,7 +202,14 @@ class AlertSender:
             )
         message_id = self.sms.send(_address(notification), render_sms(alert))
         expires = now + timedelta(days=3)  # SMS delivery receipts arrive within hours
-        self.delivery_log.remember_sms(message_id, alert.calendar_id, int(expires.timestamp()))
+        try:
+            self.delivery_log.remember_sms(message_id, alert.calendar_id, int(expires.timestamp()))
+        except AlertError as error:
+            # The SMS is out: failing now would send it again. Only its receipt goes unmatched.
+            logger.warning(
+                "sms receipt mapping not stored",
+                extra={"calendar_id": alert.calendar_id, "reason": error.reason},
+            )
         return message_id
 
     def _remember_failure(self, calendar_id: str, channel: str, reason: str) -> None:
