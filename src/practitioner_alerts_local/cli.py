@@ -2,7 +2,8 @@
 
     practitioner-alerts demo                         a scripted day, then a report
     practitioner-alerts replay [--json] FILE...      stream event files through the pipeline
-    practitioner-alerts serve                        moto server + pipeline + outbox page
+    practitioner-alerts serve                        moto server + pipeline + outbox page + settings API
+    practitioner-alerts token --calendars a,b        a token the local settings API accepts
 
 Exit codes: 0 when the run finished (bad records are reported, not fatal); 2 for unusable input.
 """
@@ -22,6 +23,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts_local.api import main_token
 from practitioner_alerts_local.report import format_report, format_steps
 from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.scenario import DAY, ScenarioClock, demo_calendars, run_day
@@ -141,6 +143,12 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
     )
 
 
+def run_token(args: argparse.Namespace, out: TextIO) -> int:
+    # The token is the last word on stdout, so `$(practitioner-alerts token ...)` just works.
+    out.write(main_token(args.token_args) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Run Practitioner Alerts locally on moto.")
     parser.add_argument(
@@ -180,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-lambda-logs", dest="lambda_logs", action="store_false", help="hide the functions' logs"
     )
     serve.set_defaults(run=run_serve, lambda_logs=True)
+
+    token = commands.add_parser(
+        "token",
+        help="print a JWT the local settings API accepts",
+        description="Options: --calendars cal-a,cal-b (the calendars the holder administers), "
+        "--subject NAME, --hours N.",
+        add_help=False,
+    )
+    token.set_defaults(run=run_token)
     return parser
 
 
@@ -189,7 +206,13 @@ def _error_exit(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `token` owns its options (parsed by the settings API's issuer); every other command is strict.
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "token":
+        args.token_args = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_environment()
     try:
         run: Callable[[argparse.Namespace, TextIO], int] = args.run

@@ -6,8 +6,12 @@ run in a background thread behind emulated triggers in real time (batching windo
 visibility timeouts honoured); the API port shows what went out, like a mail catcher.
 
 The API port is a small WSGI dispatcher, :class:`LocalApi`. ``/outbox`` and ``/outbox.json`` are
-built in; other HTTP APIs (the settings API, when it lands) are mounted with
-:meth:`LocalApi.register_api` under their own path prefix.
+built in; the settings API is mounted under ``/settings-api`` with :meth:`LocalApi.register_api`,
+behind a local JWT check standing in for API Gateway's authorizer.
+
+Lambda runs each function in its own sandbox; here they share one process and swap their
+environment into ``os.environ`` per call, so the pipeline thread and API requests take turns
+through one lock instead of running handlers side by side.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from moto.server import ThreadedMotoServer
 
 from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts_local.api import LocalTokenIssuer, invoke_in_process, make_api_app
 from practitioner_alerts_local.observe import SentMessage
 from practitioner_alerts_local.report import format_dead_letter, format_decision
 from practitioner_alerts_local.runtime import LocalRuntime, RunReport
 from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
 
 LOOPBACK = "127.0.0.1"
+SETTINGS_API_PREFIX = "/settings-api"
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -186,13 +192,17 @@ def serve(
         stack.create()
         runtime = LocalRuntime(stack, lambda_logs=lambda_logs)
         runtime.put_calendars(calendars)
+        invocations = threading.Lock()
         api = LocalApi(runtime)
+        api.register_api(SETTINGS_API_PREFIX, _settings_api(runtime, invocations))
         api_server = make_server(LOOPBACK, api_port, api, handler_class=_QuietHandler)
         console = ConsoleLog(runtime, out)
         _install_signal_handlers(stop)
         threads = [
             threading.Thread(
-                target=_run_pipeline, args=(runtime, console, stop, poll_interval), name="pipeline"
+                target=_run_pipeline,
+                args=(runtime, console, stop, poll_interval, invocations),
+                name="pipeline",
             ),
             threading.Thread(target=api_server.serve_forever, kwargs={"poll_interval": 0.2}, name="api"),
         ]
@@ -216,12 +226,27 @@ def serve(
     return 0
 
 
+def _settings_api(runtime: LocalRuntime, invocations: threading.Lock) -> WsgiApp:
+    invoke = invoke_in_process(runtime.function("SettingsApiFunction"))
+
+    def one_at_a_time(event: dict[str, Any]) -> Any:
+        with invocations:
+            return invoke(event)
+
+    return make_api_app(LocalTokenIssuer(), one_at_a_time)  # type: ignore[return-value]
+
+
 def _run_pipeline(
-    runtime: LocalRuntime, console: ConsoleLog, stop: threading.Event, poll_interval: float
+    runtime: LocalRuntime,
+    console: ConsoleLog,
+    stop: threading.Event,
+    poll_interval: float,
+    invocations: threading.Lock,
 ) -> None:
     while not stop.is_set():
         try:
-            progressed = runtime.step()
+            with invocations:
+                progressed = runtime.step()
             console.update()
         except Exception as error:  # noqa: BLE001 - Lambda's poller would retry too; keep serving
             sys.stderr.write(f"pipeline poll failed, retrying: {type(error).__name__}: {error}\n")
@@ -246,5 +271,7 @@ def _banner(runtime: LocalRuntime, endpoint: str, api_port: int) -> str:
         f"  appointments table: {runtime.appointments_table()}\n"
         f"  settings table:     {stack.ref('CalendarSettingsTable')}\n"
         f"Outbox:               http://{LOOPBACK}:{api_port}/outbox  (JSON: /outbox.json)\n"
+        f"Settings API:         http://{LOOPBACK}:{api_port}{SETTINGS_API_PREFIX}/calendars/<id>/alert-settings\n"
+        f"  token:              practitioner-alerts token --calendars cal-dr-weber\n"
         "Pipeline running (stream -> detector -> FIFO queue -> sender). Ctrl-C to stop.\n"
     )

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from typing import Any
@@ -91,12 +92,43 @@ def test_a_booking_written_to_the_endpoint_reaches_the_outbox_and_sigterm_stops_
         assert [(m["to"], m["appointment_id"]) for m in sms] == [("+4915123456789", "apt-serve")]
         with urllib.request.urlopen(f"http://{LOOPBACK}:{api_port}/outbox", timeout=5) as page:
             assert "Neuer Online-Termin" in page.read().decode()
+
+        # The settings API on the same port: a token from the CLI opens its own calendar only.
+        token = subprocess.run(
+            [sys.executable, "-m", "practitioner_alerts_local.cli", "token", "--calendars", "cal-dr-weber"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=PROJECT_ROOT,
+        ).stdout.split()[-1]
+        base = f"http://{LOOPBACK}:{api_port}/settings-api/calendars"
+        settings = api_get(f"{base}/cal-dr-weber/alert-settings", token)
+        assert settings["alert_mobile"] == "+4915123456789"
+        feed = api_get(f"{base}/cal-dr-weber/alerts", token)
+        assert [a["appointment_id"] for a in feed["alerts"]] == ["apt-serve"]
+        assert api_status(f"{base}/cal-other/alert-settings", token) == 403
+        assert api_status(f"{base}/cal-dr-weber/alert-settings", None) == 401
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr
     assert "stopping" in stdout
     assert "+4915123456789" not in stdout  # the console masks recipients; the outbox page shows them
+
+
+def api_get(url: str, token: str) -> dict[str, Any]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)  # type: ignore[no-any-return]
+
+
+def api_status(url: str, token: str | None) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
 
 
 def test_other_apis_mount_on_the_same_port_under_their_prefix(runtime: LocalRuntime) -> None:
