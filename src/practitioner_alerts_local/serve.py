@@ -233,7 +233,7 @@ def _settings_api(runtime: LocalRuntime, invocations: threading.Lock) -> WsgiApp
         with invocations:
             return invoke(event)
 
-    return make_api_app(LocalTokenIssuer(), one_at_a_time)  # type: ignore[return-value]
+    return make_api_app(LocalTokenIssuer(), one_at_a_time)
 
 
 def _run_pipeline(
