@@ -4,6 +4,8 @@
     practitioner-alerts replay [--json] FILE...      stream event files through the pipeline
     practitioner-alerts serve                        moto server + pipeline + outbox page + settings API
     practitioner-alerts token --calendars a,b        a token the local settings API accepts
+    practitioner-alerts redrive [--dry-run] (--endpoint-url URL | --stack-name NAME)
+                                                     move dead letters back for another attempt
 
 Exit codes: 0 when the run finished (bad records are reported, not fatal); 2 for unusable input.
 """
@@ -24,11 +26,24 @@ from pydantic import ValidationError
 
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts_local.api import main_token
+from practitioner_alerts_local.redrive import (
+    RedriveFailed,
+    aws_targets,
+    format_outcomes,
+    local_targets,
+    redrive,
+)
 from practitioner_alerts_local.report import format_report, format_steps
 from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.scenario import DAY, ScenarioClock, demo_calendars, run_day
 from practitioner_alerts_local.serve import serve
-from practitioner_alerts_local.stack import DEFAULT_TEMPLATE, PROJECT_ROOT
+from practitioner_alerts_local.stack import (
+    DEFAULT_TEMPLATE,
+    PROJECT_ROOT,
+    AwsClients,
+    LocalStack,
+    samconfig_region,
+)
 
 PROG = "practitioner-alerts"
 DEFAULT_CALENDARS = PROJECT_ROOT / "events" / "calendars.json"
@@ -149,6 +164,26 @@ def run_token(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_redrive(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        if args.stack_name:
+            outcomes = redrive(aws_targets(args.stack_name, args.region), dry_run=args.dry_run)
+        else:
+            stack = LocalStack.from_files(
+                AwsClients(args.region or samconfig_region(), args.endpoint_url), Path(args.template)
+            )
+            stack.attach()
+            runtime = LocalRuntime(stack, lambda_logs=_lambda_log_target(args))
+            outcomes = redrive(local_targets(runtime), dry_run=args.dry_run)
+    except RedriveFailed as error:
+        raise UsageError(str(error)) from error
+    if args.json:
+        out.write(json.dumps([o.as_json() for o in outcomes], ensure_ascii=False) + "\n")
+    else:
+        out.write(format_outcomes(outcomes, dry_run=args.dry_run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Run Practitioner Alerts locally on moto.")
     parser.add_argument(
@@ -197,6 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     token.set_defaults(run=run_token)
+
+    redrive_command = commands.add_parser(
+        "redrive", help="move dead letters back for another attempt (AWS or the local stack)"
+    )
+    where = redrive_command.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--endpoint-url", help="a local stack's AWS endpoint, e.g. serve's http://127.0.0.1:5005"
+    )
+    where.add_argument("--stack-name", help="a deployed stack, e.g. practitioner-alerts-dev")
+    redrive_command.add_argument("--region", help="AWS region (default: the AWS config, or samconfig's)")
+    redrive_command.add_argument("--dry-run", action="store_true", help="only list what would be moved")
+    redrive_command.add_argument("--json", action="store_true", help="print one JSON list on stdout")
+    lambda_logs_option(redrive_command)
+    redrive_command.set_defaults(run=run_redrive)
     return parser
 
 

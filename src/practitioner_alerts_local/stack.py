@@ -168,12 +168,43 @@ class LocalStack:
             name = ses_configuration_set_name(template, logical_id)
             self.clients("sesv2").create_configuration_set(ConfigurationSetName=name)
             template.physical[logical_id] = PhysicalResource(ref=name)
+        self._name_functions()
+        self._verify_sender_identity()
+
+    def attach(self) -> None:
+        """Learn the names of a stack that ``serve`` already created on this endpoint, without
+        creating anything (for tools such as ``redrive`` that work on a running local stack)."""
+        template = self.template
+        dynamodb, sqs = self.clients("dynamodb"), self.clients("sqs")
+        for logical_id in template.logical_ids(TABLE):
+            name = create_table_request(template, logical_id)["TableName"]
+            table = dynamodb.describe_table(TableName=name)["Table"]
+            attributes = {"Arn": table["TableArn"]}
+            if table.get("LatestStreamArn"):
+                attributes["StreamArn"] = table["LatestStreamArn"]
+            template.physical[logical_id] = PhysicalResource(ref=name, attributes=attributes)
+        for logical_id in template.ordered_by_dependencies(template.logical_ids(QUEUE)):
+            name = create_queue_request(template, logical_id)["QueueName"]
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            template.physical[logical_id] = PhysicalResource(
+                ref=url, attributes={"Arn": arn, "QueueUrl": url, "QueueName": name}
+            )
+        for logical_id in template.logical_ids(SES_CONFIGURATION_SET):
+            template.physical[logical_id] = PhysicalResource(
+                ref=ses_configuration_set_name(template, logical_id)
+            )
+        self._name_functions()
+
+    def _name_functions(self) -> None:
+        template = self.template
         for logical_id in template.logical_ids(FUNCTION):
             # Ref to a function is its name; GetAtt Arn its ARN (used in on-failure records).
             name = template.default_physical_name(logical_id)
             arn = f"arn:aws:lambda:{self.clients.region}:{LOCAL_ACCOUNT_ID}:function:{name}"
             template.physical[logical_id] = PhysicalResource(ref=name, attributes={"Arn": arn})
-        self._verify_sender_identity()
 
     def _create_table(self, logical_id: str) -> None:
         request = create_table_request(self.template, logical_id)

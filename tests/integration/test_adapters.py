@@ -256,3 +256,17 @@ def test_failed_messages_come_back_after_a_growing_delay() -> None:
     retry = RetryLater(sqs, url, first_delay=10, longest_delay=300)
     assert [retry.delay_for(n) for n in (1, 2, 3, 6, 10)] == [10, 20, 40, 300, 300]
     assert retry.postpone(message["ReceiptHandle"], receive_count=1) == 10
+
+
+def test_fixed_settings_are_seen_at_once_while_valid_ones_are_cached() -> None:
+    make_table("settings", "calendar_id")
+    table = CalendarSettingsTable(client("dynamodb"), "settings")
+    client("dynamodb").put_item(
+        TableName="settings", Item={"calendar_id": {"S": "cal-x"}, "alert_mobile": {"S": "030 1234567"}}
+    )
+    cached = CachedCalendarSettings(table, ttl_seconds=60, clock=lambda: 0.0)
+    assert isinstance(cached.get_many(["cal-x"])["cal-x"], InvalidSettings)
+    table.put(CalendarSettings(calendar_id="cal-x", alert_mobile="+4915123456789"))
+    assert cached.get_many(["cal-x"])["cal-x"] == CalendarSettings(
+        calendar_id="cal-x", alert_mobile="+4915123456789"
+    )

@@ -160,7 +160,8 @@ class CachedCalendarSettings:
     """Settings read once per batch and kept briefly across invocations.
 
     The time to live is short (a minute by default) so that a practitioner who deletes a
-    contact stops getting messages on it within that minute.
+    contact stops getting messages on it within that minute. Invalid settings are never kept:
+    once someone fixes them, the next batch (or a redrive) sees the fix at once.
     """
 
     table: CalendarSettingsTable
@@ -175,7 +176,9 @@ class CachedCalendarSettings:
         if stale:
             fresh = self.table.get_many(stale)
             for calendar_id in stale:
-                self._entries[calendar_id] = (now + self.ttl_seconds, fresh.get(calendar_id))
+                settings = fresh.get(calendar_id)
+                expires = now if isinstance(settings, InvalidSettings) else now + self.ttl_seconds
+                self._entries[calendar_id] = (expires, settings)
         return {cid: s for cid in wanted if (s := self._entries[cid][1]) is not None}
 
 
