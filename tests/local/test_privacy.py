@@ -14,7 +14,6 @@ import logging
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
