@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from practitioner_alerts.domain.settings import CalendarSettings
@@ -21,6 +22,7 @@ from practitioner_alerts_local.functions import Invocation
 from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.triggers import QueuePoller, StreamPoller
 from tests.conftest import EVENTS
+from tests.dynamodb_local import engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +38,41 @@ def runtime() -> Iterator[LocalRuntime]:
     with LocalRuntime.embedded() as local:
         local.put_calendars(sample_calendars())
         yield local
+
+
+def engine_tables(url: str) -> list[str]:
+    # DynamoDB Local keeps one database per access key and region: look with the stack's.
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="eu-central-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - local engine, fake credentials
+    )
+    return list(client.list_tables()["TableNames"])
+
+
+@pytest.fixture(params=["moto", pytest.param("dynamodb-local", marks=pytest.mark.dynamodb_local)])
+def e2e_runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalRuntime]:
+    """The end-to-end pipeline twice: all on moto, and with every table and the appointments
+    stream on AWS's DynamoDB Local (SQS, SNS and SES stay on moto, which lets the engine's
+    loopback endpoint through). Where the two disagree, DynamoDB Local is the truth."""
+    if request.param == "moto":
+        with LocalRuntime.embedded() as local:
+            local.put_calendars(sample_calendars())
+            yield local
+        return
+    url: str = request.getfixturevalue("dynamodb_local")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", url)
+    try:
+        with LocalRuntime.embedded() as local:
+            assert local.clients("dynamodb").meta.endpoint_url == url
+            assert local.appointments_table() in engine_tables(url)
+            local.put_calendars(sample_calendars())
+            yield local
+    finally:
+        engine.drop_all_tables(url)
 
 
 Outcome = Callable[[list[dict[str, Any]]], Any]

@@ -6,9 +6,18 @@ import copy
 import json
 from typing import Any
 
+import pytest
+
 from practitioner_alerts_local.runtime import LocalRuntime
 from tests.conftest import load_event
 from tests.local.conftest import booking_item, stream_event, write_bookings
+
+
+@pytest.fixture
+def runtime(e2e_runtime: LocalRuntime) -> LocalRuntime:
+    """Every pipeline test runs on moto and on DynamoDB Local (see ``e2e_runtime``)."""
+    return e2e_runtime
+
 
 WEBER_MOBILE = "+4915123456789"
 WEBER_EMAIL = "praxis.weber@example.com"
