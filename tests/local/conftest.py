@@ -47,7 +47,7 @@ def engine_tables(url: str) -> list[str]:
         endpoint_url=url,
         region_name="eu-central-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - local engine, fake credentials
+        aws_secret_access_key="testing",
     )
     return list(client.list_tables()["TableNames"])
 
