@@ -19,6 +19,7 @@ from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, CalendarSetti
 from practitioner_alerts_local.api import LocalSettingsApi, LocalTokenIssuer
 
 SETTINGS_TABLE = "calendar-settings"
+DELIVERY_LOG_TABLE = "delivery-log"
 FEED_TABLE = "alerts-feed"
 QUEUE_NAME = "notifications.fifo"
 
@@ -108,6 +109,18 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
                 {"AttributeName": "alert_id", "KeyType": "RANGE"},
             ],
         )
+        dynamodb.create_table(
+            TableName=DELIVERY_LOG_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "calendar_id", "AttributeType": "S"},
+                {"AttributeName": "entry", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "calendar_id", "KeyType": "HASH"},
+                {"AttributeName": "entry", "KeyType": "RANGE"},
+            ],
+        )
         sqs = boto3.client("sqs")
         queue_url = sqs.create_queue(
             QueueName=QUEUE_NAME,
@@ -119,6 +132,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             "NOTIFICATION_QUEUE_URL": queue_url,
             "CALENDARS_CLAIM": "calendars",
             "TEST_ALERTS_PER_HOUR": "3",
+            "DELIVERY_LOG_TABLE_NAME": DELIVERY_LOG_TABLE,
         }.items():
             monkeypatch.setenv(name, value)
         app.settings_api.cache_clear()

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import ApiClient, Stack
+from practitioner_alerts.adapters.dynamodb import DeliveryFailure, DeliveryLogTable
+from tests.api.conftest import DELIVERY_LOG_TABLE, ApiClient, Stack
 
 SETTINGS = "/calendars/cal-a/alert-settings"
 
@@ -30,6 +31,7 @@ def test_a_calendar_without_settings_shows_the_defaults(client: ApiClient) -> No
                 "Benachrichtigungen erscheinen nur im Kalender.",
             }
         ],
+        "last_delivery_failures": {},
     }
 
 
@@ -263,3 +265,26 @@ def test_spam_prone_mailbox_advice_in_french_and_italian(client: ApiClient, loca
 @pytest.mark.parametrize("email", ["praxis@example.com", "praxis@livemail.example", "praxis@gmx.de"])
 def test_other_mailboxes_get_no_advice(client: ApiClient, email: str) -> None:
     assert client.put(SETTINGS, {"alert_email": email}).body["warnings"] == []
+
+
+def test_the_last_delivery_failure_shows_until_the_contact_is_changed(
+    client: ApiClient, stack: Stack
+) -> None:
+    log = DeliveryLogTable(stack.dynamodb, DELIVERY_LOG_TABLE)
+    client.put(SETTINGS, {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"})
+    log.record_failure(
+        "cal-a", DeliveryFailure("email", "bounce: Permanent/General", "2027-09-08T11:05:00Z"), 1
+    )
+    log.record_failure(
+        "cal-a", DeliveryFailure("sms", "sns.Publish: InvalidParameter", "2027-09-08T11:06:00Z"), 1
+    )
+
+    shown = client.get(SETTINGS).body["last_delivery_failures"]
+    assert shown == {
+        "email": {"reason": "bounce: Permanent/General", "failed_at": "2027-09-08T11:05:00Z"},
+        "sms": {"reason": "sns.Publish: InvalidParameter", "failed_at": "2027-09-08T11:06:00Z"},
+    }
+
+    # The practitioner fixes the address: its old bounce no longer applies; the SMS one stays.
+    client.put(SETTINGS, {"alert_email": "praxis.neu@example.com", "alert_mobile": "0151 23456789"})
+    assert set(client.get(SETTINGS).body["last_delivery_failures"]) == {"sms"}

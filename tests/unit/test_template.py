@@ -590,6 +590,7 @@ def test_settings_api_function_code_and_environment(template: dict[str, Any]) ->
         "NOTIFICATION_QUEUE_URL": {"Fn::GetAtt": ["NotificationQueue", "QueueUrl"]},
         "CALENDARS_CLAIM": {"Ref": "CalendarsClaim"},
         "TEST_ALERTS_PER_HOUR": {"Ref": "TestAlertsPerHour"},
+        "DELIVERY_LOG_TABLE_NAME": {"Ref": "DeliveryLogTable"},
     }
     # API Gateway gives up on an integration after 30 s; the function must answer before that.
     assert function_timeout(template, "SettingsApiFunction") < 30
@@ -643,7 +644,11 @@ def test_settings_api_permissions_are_exactly_what_it_needs(template: dict[str, 
     touched = set()
     for statement in policy_statements(template, "SettingsApiFunction"):
         touched |= referenced_ids(statement["Resource"])
-    assert touched == {"CalendarSettingsTable", "AlertsFeedTable", "NotificationQueue"}
+    assert touched == {"CalendarSettingsTable", "AlertsFeedTable", "NotificationQueue", "DeliveryLogTable"}
+    assert allowed_actions_on(template, "SettingsApiFunction", "DeliveryLogTable") == {
+        "dynamodb:Query",
+        "dynamodb:DeleteItem",
+    }
     assert allowed_actions_on(template, "SettingsApiFunction", "CalendarSettingsTable") == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",

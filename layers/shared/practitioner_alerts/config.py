@@ -66,6 +66,7 @@ class SettingsApiConfig(_FromEnvironment):
     # Name of the JWT claim that lists the calendars its holder administers.
     calendars_claim: Annotated[str, Field(min_length=1)]
     test_alerts_per_hour: Annotated[int, Field(gt=0, le=100)]
+    delivery_log_table_name: str
 
 
 class DeliveryEventsConfig(_FromEnvironment):

@@ -354,6 +354,14 @@ class DeliveryLogTable:
             for f in failures
         }
 
+    def forget_failure(self, calendar_id: str, channel: str) -> None:
+        """A new address deserves a clean slate: its predecessor's failure no longer applies."""
+        with aws_call("dynamodb.DeleteItem"):
+            self._client.delete_item(
+                TableName=self._table_name,
+                Key={"calendar_id": {"S": calendar_id}, "entry": {"S": f"last-failure#{channel}"}},
+            )
+
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
         item = {"calendar_id": f"sms-message#{message_id}", "entry": "calendar", "owner": calendar_id}
         with aws_call("dynamodb.PutItem"):

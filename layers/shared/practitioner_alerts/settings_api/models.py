@@ -39,6 +39,13 @@ class Advice(BaseModel):
     message: str
 
 
+class DeliveryFailureView(BaseModel):
+    """Why the last alert on a channel did not arrive, so the practitioner can fix the contact."""
+
+    reason: str = Field(examples=["bounce: Permanent/General", "sns.Publish: InvalidParameter"])
+    failed_at: str
+
+
 class AlertSettingsView(BaseModel):
     calendar_id: str
     alert_email: str | None
@@ -48,6 +55,9 @@ class AlertSettingsView(BaseModel):
     practitioner_name: str | None
     channels: list[ActiveChannel] = Field(description="in_app is always on")
     warnings: list[Advice]
+    last_delivery_failures: dict[Literal["sms", "email"], DeliveryFailureView] = Field(
+        default_factory=dict, description="per channel, the last failure of the past 30 days"
+    )
 
 
 class TestAlertQueued(BaseModel):

@@ -7,14 +7,14 @@ and responses.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pydantic import ValidationError
 
-from practitioner_alerts.adapters.dynamodb import FeedEntry, FeedPage
+from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, FeedPage
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.settings_api.advice import advice_for
@@ -24,6 +24,7 @@ from practitioner_alerts.settings_api.models import (
     AlertSettingsView,
     AlertsPage,
     AlertView,
+    DeliveryFailureView,
     FieldProblem,
     TestAlertQueued,
 )
@@ -38,6 +39,11 @@ class SettingsStore(Protocol):
 class AlertsFeed(Protocol):
     def page(self, calendar_id: str, *, limit: int, cursor: str | None, unread_only: bool) -> FeedPage: ...
     def mark_read(self, calendar_id: str, alert_id: str) -> bool: ...
+
+
+class DeliveryFailures(Protocol):
+    def last_failures(self, calendar_id: str) -> dict[str, DeliveryFailure]: ...
+    def forget_failure(self, calendar_id: str, channel: str) -> None: ...
 
 
 class NotificationSink(Protocol):
@@ -74,8 +80,16 @@ def field_problems(error: ValidationError, *, skip: tuple[str, ...] = ()) -> lis
     return problems
 
 
-def _view(settings: CalendarSettings) -> AlertSettingsView:
+def _view(
+    settings: CalendarSettings, failures: Mapping[str, DeliveryFailure] | None = None
+) -> AlertSettingsView:
+    active = set(settings.channels)
     return AlertSettingsView(
+        last_delivery_failures={
+            channel: DeliveryFailureView(reason=failure.reason, failed_at=failure.failed_at)
+            for channel, failure in (failures or {}).items()
+            if channel in active and channel in ("sms", "email")
+        },
         calendar_id=settings.calendar_id,
         alert_email=settings.alert_email,
         alert_mobile=settings.alert_mobile,
@@ -116,9 +130,11 @@ class SettingsService:
     test_alerts_per_hour: int
     clock: Callable[[], datetime] = field(default=_utc_now)
     new_request_id: Callable[[], str] = field(default=_new_request_id)
+    delivery_log: DeliveryFailures | None = None
 
     def read_settings(self, calendar_id: str) -> AlertSettingsView:
-        return _view(self._settings_of(calendar_id))
+        failures = self.delivery_log.last_failures(calendar_id) if self.delivery_log else None
+        return _view(self._settings_of(calendar_id), failures)
 
     def replace_settings(self, calendar_id: str, update: AlertSettingsInput) -> AlertSettingsView:
         try:
@@ -127,7 +143,15 @@ class SettingsService:
             raise ApiProblem(
                 422, "invalid_settings", "The settings were not saved.", field_problems(error)
             ) from error
+        previous = self.settings.get(calendar_id)
         self.settings.put(settings)
+        if self.delivery_log is not None:
+            for channel, before, after in (
+                ("sms", previous.alert_mobile if previous else None, settings.alert_mobile),
+                ("email", previous.alert_email if previous else None, settings.alert_email),
+            ):
+                if before != after:
+                    self.delivery_log.forget_failure(calendar_id, channel)
         return _view(settings)
 
     def send_test(self, calendar_id: str) -> TestAlertQueued:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, CalendarSettingsTable
+from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, CalendarSettingsTable, DeliveryLogTable
 from practitioner_alerts.adapters.sqs import NotificationQueue
 from practitioner_alerts.config import SettingsApiConfig
 from practitioner_alerts.settings_api.routes import SettingsApi
@@ -18,6 +18,7 @@ def build_settings_api(config: SettingsApiConfig) -> SettingsApi:
             feed=AlertsFeedTable(dynamodb, config.alerts_feed_table_name),
             queue=NotificationQueue(client("sqs"), config.notification_queue_url),
             test_alerts_per_hour=config.test_alerts_per_hour,
+            delivery_log=DeliveryLogTable(dynamodb, config.delivery_log_table_name),
         ),
         calendars_claim=config.calendars_claim,
     )
