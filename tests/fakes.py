@@ -10,6 +10,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, InvalidSettings
 from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts.domain.settings import CalendarSettings
@@ -109,3 +116,30 @@ class FakeBackoff:
     def postpone(self, receipt_handle: str, receive_count: int) -> int:
         self.postponed.append((receipt_handle, receive_count))
         return 10 * receive_count
+
+
+class InMemoryIdempotency(BasePersistenceLayer):
+    """Powertools idempotency records in a dict: the same contract as the DynamoDB store (an
+    existing, unexpired record makes ``_put_record`` raise), for tests that run thousands of
+    examples."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, DataRecord] = {}
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        if idempotency_key not in self.records:
+            raise IdempotencyItemNotFoundError
+        return self.records[idempotency_key]
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        existing = self.records.get(data_record.idempotency_key)
+        if existing is not None and not existing.is_expired:
+            raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)

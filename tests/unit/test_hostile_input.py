@@ -6,6 +6,7 @@ batch: each record is either decided or parked with a reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,17 @@ from practitioner_alerts.domain.notifications import AlertContent
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.rendering import render_email, render_sms
 from practitioner_alerts.rendering.sms import count_segments
-from tests.fakes import FakeParkingLot, FakeQueue, FakeSettings
+from practitioner_alerts.sender import AlertSender
+from tests.fakes import (
+    FakeDeliveryLog,
+    FakeEmail,
+    FakeFeed,
+    FakeParkingLot,
+    FakeQueue,
+    FakeSettings,
+    FakeSms,
+    InMemoryIdempotency,
+)
 
 WEBER = CalendarSettings(calendar_id="cal-1", alert_email="p@example.com", alert_mobile="+4915123456789")
 
@@ -138,3 +149,75 @@ def test_hostile_names_never_break_or_inject_into_messages(first: str, last: str
     assert "\r" not in mail.subject and "\n" not in mail.subject
     assert "<script>" not in mail.html and "<b>Weber</b>" not in mail.html
     json.dumps({"sms": sms, "subject": mail.subject})
+
+
+queue_body = st.one_of(
+    st.text(max_size=200),
+    st.builds(
+        json.dumps, st.dictionaries(st.text(max_size=10), st.integers() | st.text(max_size=20), max_size=5)
+    ),
+    st.builds(
+        lambda channel, to, first, last, locale: json.dumps(
+            {
+                # Distinct content, distinct id: the same id twice is one alert, delivered once.
+                "notification_id": hashlib.sha256(
+                    repr((channel, to, first, last, locale)).encode()
+                ).hexdigest(),
+                "channel": channel,
+                "to": to,
+                "alert": {
+                    "kind": "booked",
+                    "calendar_id": "cal-1",
+                    "appointment_id": "apt-1",
+                    "starts_at": "2027-09-09T12:00:00+02:00",
+                    "changed_at": "2027-09-01T12:00:00+02:00",
+                    "patient_first_name": first,
+                    "patient_last_name": last,
+                    "time_zone": "Europe/Berlin",
+                    "locale": locale,
+                },
+            }
+        ),
+        st.sampled_from(["sms", "email", "in_app", "fax"]),
+        st.one_of(st.none(), st.just("+4915123456789"), st.just("p@example.com"), hostile_text),
+        hostile_text,
+        hostile_text,
+        st.sampled_from(["de", "en", "fr", "it", "xx"]),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(queue_body, min_size=1, max_size=5))
+def test_no_queue_message_blocks_the_sender(bodies: list[str]) -> None:
+    sender = AlertSender(
+        sms=FakeSms(),
+        email=FakeEmail(),
+        feed=FakeFeed(),
+        parking=FakeParkingLot(),
+        idempotency_store=InMemoryIdempotency(),
+        delivery_log=FakeDeliveryLog(),
+        feed_days=30,
+        sms_per_calendar_per_hour=30,
+    )
+    event = {
+        "Records": [
+            {
+                "messageId": f"m-{index}",
+                "receiptHandle": f"r-{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": f"g-{index}"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+    assert sender.handle(event, None) == {"batchItemFailures": []}
+    delivered = len(sender.sms.outbox) + len(sender.email.outbox) + len(sender.feed.entries)
+    parked = sender.parking.parked
+    assert all(p["reason"] for p in parked)
+    # Every message either went out or was parked with its reason; none vanished.
+    assert delivered + len(parked) >= len({body for body in bodies})
+    for _, text in sender.sms.outbox:
+        assert count_segments(text).segments <= 2
