@@ -1,8 +1,8 @@
 """What an operator would notice about template.yaml: encryption, queue wiring, stream error
 handling, least privilege and alarms.
 
-The template is read with a SafeLoader that turns CloudFormation short tags (``!Ref``, ``!GetAtt``,
-``!Sub`` ...) into their long-form dictionaries, so no AWS tooling is needed.
+The template is read with the local runtime's loader, which turns CloudFormation short tags
+(``!Ref``, ``!GetAtt``, ``!Sub`` ...) into their long-form dictionaries; no AWS tooling is needed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from practitioner_alerts_local.template import load_template
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -21,37 +22,10 @@ SENDER_TIMEOUT_MULTIPLE = 6  # AWS: SQS visibility timeout >= 6x the consuming f
 DELIVERY_SLA_SECONDS = 600  # an alert reaches the practitioner within 10 minutes
 
 
-# ------------------------------------------------------------------------------------------------
-# Loading
-# ------------------------------------------------------------------------------------------------
-class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that understands CloudFormation's short-form intrinsic function tags."""
-
-
-def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        assert isinstance(node, yaml.MappingNode)
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    with TEMPLATE_PATH.open(encoding="utf-8") as fh:
-        loaded = yaml.load(fh, Loader=CloudFormationLoader)
-    assert isinstance(loaded, dict)
-    return loaded
+    # The same reader the local runtime builds its stack with.
+    return load_template(TEMPLATE_PATH)
 
 
 # ------------------------------------------------------------------------------------------------
