@@ -12,12 +12,13 @@ PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || com
 export AWS_DEFAULT_REGION ?= eu-central-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install demo test lint typecheck template-check pytest build chaos clean
+.PHONY: help install demo test lint typecheck template-check pytest build bench chaos clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on the embedded local stack"
 	@echo "make test   - set up and run linters, type checks, template checks and every test"
 	@echo "make build  - sam build (arm64 layer wheels, no Docker)"
+	@echo "make bench  - side-by-side benchmarks (ratios)"
 
 $(BIN)/.installed: pyproject.toml layers/shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +66,10 @@ pytest: $(BIN)/.installed $(DDB_LOCAL)
 	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 test: lint typecheck template-check pytest
+
+# Side-by-side measurements; they print ratios and never fail a build.
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.settings_reads
 
 build: $(SAM_VENV)/.installed
 	PYENV_VERSION=3.13.0 $(SAM) build
