@@ -24,6 +24,7 @@ import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
@@ -53,13 +54,22 @@ class LambdaLogSink(io.TextIOBase):
         return True
 
 
+class ExecutionEnvironmentKilled(BaseException):
+    """The execution environment died in the middle of an invocation (a crash, out of memory).
+
+    A ``BaseException``, so nothing in the handler (Powertools' batch processor catches
+    ``Exception``) can swallow it. Lambda reports such an invocation as a function error and
+    starts the next one cold; :meth:`InProcessFunction.invoke` does both.
+    """
+
+
 @dataclass
 class FakeLambdaContext:
     """The attributes of Lambda's context object that Powertools and the handlers read."""
 
     function_name: str
     invoked_function_arn: str
-    timeout_seconds: int
+    timeout_seconds: float
     memory_limit_in_mb: int = 256
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -101,7 +111,7 @@ class InProcessFunction:
         self.logical_id = logical_id
         self.name = stack.ref(logical_id)
         self.arn = stack.function_arn(logical_id)
-        self.timeout_seconds = stack.template.function_timeout(logical_id)
+        self.timeout_seconds: float = stack.template.function_timeout(logical_id)
         self.environment = {
             **stack.function_environment(logical_id),
             **_LOCAL_ONLY_ENVIRONMENT,
@@ -120,6 +130,10 @@ class InProcessFunction:
             str(props["CodeUri"]), str(props["Handler"])
         )
         self._module: ModuleType | None = None
+        self._cold_start_next = False
+        # Entered around every invocation; fault injection switches itself on here, so that it
+        # touches only the function's own AWS calls, never the runtime's.
+        self.invocation_scope: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
 
     @property
     def service_name(self) -> str:
@@ -130,28 +144,36 @@ class InProcessFunction:
         if self._module is None:
             with self._environment(), contextlib.redirect_stdout(self._sink):
                 module = importlib.import_module(self._module_name)
-                for value in vars(module).values():
-                    # The handlers' functools.cache builders: a new stack means a cold start.
-                    if (
-                        callable(value)
-                        and hasattr(value, "cache_clear")
-                        and getattr(value, "__module__", None) == (module.__name__)
-                    ):
-                        value.cache_clear()
+                _cold_start(module)  # a new stack means a cold start
             _route_powertools_output(self.service_name, self._sink)
             self._module = module
         return self._module
 
     def invoke(self, event: dict[str, Any]) -> Invocation:
-        handler: Callable[[dict[str, Any], Any], Any] = getattr(self.load(), self._handler_name)
+        module = self.load()
+        if self._cold_start_next:
+            # Lambda never reuses an execution environment that died: clients, caches, all new.
+            with self._environment(), contextlib.redirect_stdout(self._sink):
+                _cold_start(module)
+            self._cold_start_next = False
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(module, self._handler_name)
         context = FakeLambdaContext(
             function_name=self.name, invoked_function_arn=self.arn, timeout_seconds=self.timeout_seconds
         )
-        with self._environment(), contextlib.redirect_stdout(self._sink), warnings.catch_warnings():
+        with (
+            self._environment(),
+            contextlib.redirect_stdout(self._sink),
+            warnings.catch_warnings(),
+            self.invocation_scope(),
+        ):
             # Python warnings (e.g. Powertools' "no metrics to publish") land in the function's log.
             warnings.showwarning = self._log_warning
             try:
                 response = handler(event, context)
+            except ExecutionEnvironmentKilled as killed:
+                self._log_error(killed, context.aws_request_id, error_type="Runtime.ExitError")
+                self._cold_start_next = True
+                return Invocation(context.aws_request_id, None, killed)
             except Exception as error:  # noqa: BLE001 - Lambda turns any uncaught error into a failed invocation
                 self._log_error(error, context.aws_request_id)
                 return Invocation(context.aws_request_id, None, error)
@@ -168,11 +190,11 @@ class InProcessFunction:
     ) -> None:
         self._sink.write(warnings.formatwarning(message, category, filename, lineno, line))
 
-    def _log_error(self, error: Exception, request_id: str) -> None:
+    def _log_error(self, error: BaseException, request_id: str, error_type: str | None = None) -> None:
         """What the Lambda runtime writes to the function's log for an uncaught error."""
         line = {
             "errorMessage": str(error),
-            "errorType": type(error).__name__,
+            "errorType": error_type or type(error).__name__,
             "requestId": request_id,
             "stackTrace": traceback.format_exception(error),
         }
@@ -190,6 +212,17 @@ class InProcessFunction:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+def _cold_start(module: ModuleType) -> None:
+    """Forget what the handler module built: its ``functools.cache`` builders (clients, caches)."""
+    for value in vars(module).values():
+        if (
+            callable(value)
+            and hasattr(value, "cache_clear")
+            and getattr(value, "__module__", None) == (module.__name__)
+        ):
+            value.cache_clear()
 
 
 def _handler_location(code_uri: str, handler: str) -> tuple[str, str]:

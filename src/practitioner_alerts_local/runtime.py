@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+from unittest import mock
 
 from moto import mock_aws
+from moto.sqs import models as moto_sqs
 
 from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable, from_item
 from practitioner_alerts.domain.settings import CalendarSettings
@@ -53,6 +55,34 @@ MAX_DRAIN_INVOCATIONS = 5000
 
 class PipelineDidNotSettle(RuntimeError):
     pass
+
+
+# SQS drops a FIFO message whose deduplication id it saw in the last five minutes.
+DEDUPLICATION_INTERVAL_SECONDS = 300
+
+
+@contextlib.contextmanager
+def fifo_deduplication_as_on_sqs() -> Iterator[None]:
+    """Deduplicate FIFO messages for five minutes even after the first copy was deleted.
+
+    moto compares a new message only with the messages still in the queue, so a stream batch
+    retried after the sender consumed its notifications would queue them again; SQS would not.
+    """
+    original = moto_sqs.Queue.add_message
+    seen: dict[tuple[str, str | None, str], float] = {}
+
+    def add_message(queue: Any, message: Any) -> None:
+        if queue.fifo_queue and message.deduplication_id:
+            by_group = queue.deduplication_scope == "messageGroup"
+            key = (queue.queue_arn, message.group_id if by_group else None, message.deduplication_id)
+            now = time.time()
+            if now - seen.get(key, float("-inf")) < DEDUPLICATION_INTERVAL_SECONDS:
+                return
+            seen[key] = now
+        original(queue, message)
+
+    with mock.patch.object(moto_sqs.Queue, "add_message", add_message):
+        yield
 
 
 @dataclass
@@ -127,7 +157,7 @@ class LocalRuntime:
         queue_mappings: Callable[[LocalStack], Sequence[QueueMappingConfig]] | None = None,
     ) -> Iterator[LocalRuntime]:
         """A fresh stack on moto in this process; everything is gone when the block ends."""
-        with mock_aws():
+        with mock_aws(), fifo_deduplication_as_on_sqs():
             clients = AwsClients(region or samconfig_region(samconfig_path))
             stack = LocalStack.from_files(clients, template_path, parameter_overrides, samconfig_path)
             stack.create()
@@ -217,12 +247,28 @@ class LocalRuntime:
             deleted += sweeper.sweep(now)
         return deleted
 
-    def drain(self) -> None:
-        """Run stream and queue until nothing is left and nothing is in flight."""
+    def drain(
+        self,
+        *,
+        time_scale: float | None = None,
+        wait_for_held: bool = True,
+        max_invocations: int = MAX_DRAIN_INVOCATIONS,
+    ) -> None:
+        """Run stream and queue until nothing is left and nothing is in flight.
+
+        ``time_scale``: failed queue messages come back after their visibility timeout times this
+        factor instead of at once (see :attr:`QueuePoller.time_scale`); drain waits for them,
+        unless ``wait_for_held`` is False (then it returns when only such messages are left).
+        """
+        for queue in self.queue_pollers:
+            queue.time_scale = time_scale
         invocations = 0
         while True:
             self.sweep_ttl()
             progressed = False
+            if time_scale is not None:
+                for queue in self.queue_pollers:
+                    progressed = queue.release_due() or progressed
             for stream in self.stream_pollers:
                 stream.read_shard()
                 while stream.poll(drain=True):
@@ -234,9 +280,12 @@ class LocalRuntime:
                     invocations += 1
             # Failed messages would come back after their visibility timeout; do it now.
             if not progressed and not [queue for queue in self.queue_pollers if queue.make_visible_now()]:
-                break
-            if invocations > MAX_DRAIN_INVOCATIONS:
-                raise PipelineDidNotSettle(f"still busy after {MAX_DRAIN_INVOCATIONS} invocations")
+                held = [at for queue in self.queue_pollers if (at := queue.next_release()) is not None]
+                if not held or not wait_for_held:
+                    break
+                time.sleep(max(0.0, min(held) - time.monotonic()))
+            if invocations > max_invocations:
+                raise PipelineDidNotSettle(f"still busy after {max_invocations} invocations")
         self.observer.collect_unattributed()
 
     def step(self) -> bool:

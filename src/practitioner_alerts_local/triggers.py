@@ -9,6 +9,7 @@ mode: tests, ``demo``, ``replay``) or poll forever in real time (``serve``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from collections import deque
@@ -17,9 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.sqs.models import sqs_backends
+
 from practitioner_alerts_local.filters import sqs_filterable
 from practitioner_alerts_local.functions import InProcessFunction, Invocation
-from practitioner_alerts_local.stack import AwsClients, QueueMappingConfig, StreamMappingConfig
+from practitioner_alerts_local.stack import (
+    LOCAL_ACCOUNT_ID,
+    AwsClients,
+    QueueMappingConfig,
+    StreamMappingConfig,
+)
 
 # What DynamoDB writes into a record's userIdentity when TTL deleted the item.
 TTL_USER_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
@@ -387,6 +395,12 @@ class QueuePoller:
         self._gathering_since: float | None = None
         self.failed_receipts: list[str] = []
         self.invocations: list[dict[str, Any]] = []
+        # Drain mode only. None: failed messages come back at once. A factor: they come back after
+        # what is left of their visibility timeout (the queue's, or what the function set with
+        # ChangeMessageVisibility) times the factor, so time-dependent behaviour (an idempotency
+        # record left in progress by a crashed invocation) keeps its proportions, only faster.
+        self.time_scale: float | None = None
+        self._held: list[tuple[float, str]] = []  # (time.monotonic() to release at, receipt handle)
 
     def poll(self, *, drain: bool) -> bool:
         received = self._receive(self.config.batch_size - len(self._gathering))
@@ -480,17 +494,57 @@ class QueuePoller:
 
     def _return_to_queue(self, record: Mapping[str, Any]) -> None:
         """Failed messages wait out their visibility timeout. In drain mode the runtime makes
-        them visible at once (see ``make_visible_now``) so a run never sits idle for minutes."""
-        self.failed_receipts.append(str(record["receiptHandle"]))
+        them visible at once (see ``make_visible_now``) so a run never sits idle for minutes,
+        or after a scaled-down wait when ``time_scale`` is set."""
+        receipt = str(record["receiptHandle"])
+        if self.time_scale is None:
+            self.failed_receipts.append(receipt)
+            return
+        remaining = self._seconds_until_visible(receipt)
+        if remaining is None:
+            remaining = float(self.config.visibility_timeout_seconds)
+        self._held.append((time.monotonic() + remaining * self.time_scale, receipt))
+
+    def _seconds_until_visible(self, receipt: str) -> float | None:
+        """What is left of a message's visibility timeout, read from moto's queue (no SQS API
+        tells it); None when the message cannot be found there."""
+        name = self.config.queue_url.rstrip("/").rsplit("/", 1)[-1]
+        queue = sqs_backends[LOCAL_ACCOUNT_ID][self._clients.region].queues.get(name)
+        if queue is None:
+            return None
+        for message in list(queue._messages):
+            if message.receipt_handle == receipt:
+                return max(0.0, message.visible_at / 1000 - time.time())
+        return None
 
     def make_visible_now(self) -> bool:
-        """Drain mode: end the visibility timeout of failed messages now; True if there were any."""
-        if not self.failed_receipts:
+        """Drain mode: end the visibility timeout of failed messages now (held ones only once
+        their scaled wait is over); True if there were any."""
+        receipts, self.failed_receipts = [*self.failed_receipts, *self._take_due()], []
+        return self._make_visible(receipts)
+
+    def release_due(self) -> bool:
+        """Drain mode with ``time_scale``: bring back the held messages whose wait is over."""
+        return self._make_visible(self._take_due())
+
+    def _take_due(self) -> list[str]:
+        now = time.monotonic()
+        due = [receipt for release_at, receipt in self._held if release_at <= now]
+        self._held = [(release_at, receipt) for release_at, receipt in self._held if release_at > now]
+        return due
+
+    def _make_visible(self, receipts: list[str]) -> bool:
+        if not receipts:
             return False
         sqs = self._clients("sqs")
-        for receipt in self.failed_receipts:
-            sqs.change_message_visibility(
-                QueueUrl=self.config.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
-            )
-        self.failed_receipts = []
+        for receipt in receipts:
+            # If its visibility timeout ended first, it was received again meanwhile, as on SQS.
+            with contextlib.suppress(sqs.exceptions.ReceiptHandleIsInvalid):
+                sqs.change_message_visibility(
+                    QueueUrl=self.config.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
         return True
+
+    def next_release(self) -> float | None:
+        """time.monotonic() at which the next held message comes back; None when none is held."""
+        return min((release_at for release_at, _ in self._held), default=None)

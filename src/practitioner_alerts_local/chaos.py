@@ -1,0 +1,945 @@
+"""Fault injection: thousands of appointment changes through the pipeline while AWS misbehaves.
+
+``python -m practitioner_alerts_local.chaos [--changes N] [--calendars N] [--seed S] [--fault-rate F]``
+
+1. **Generate** (seeded) calendars with sms+email, e-mail only, SMS only or no contact, in four
+   languages and several time zones, and a mix of appointment changes: online bookings, late and
+   early cancellations and reschedules (including the 24 h edge), practice and system edits, the
+   same start written with another offset, deletions, TTL expiries and malformed writes. Each
+   write carries an *intent label*: the alert the booking platform's change ought to produce.
+2. **Expect**, from those labels alone, one alert per (appointment, write, kind, channel). The
+   rule and the detector are never asked; a broken rule therefore shows as lost or unexplained.
+3. **Run** the writes through the embedded stack with the real handlers and emulated triggers,
+   while a :class:`FaultInjector` makes the functions' own AWS calls fail: throttling, 5xx,
+   connect time-outs, read time-outs after the call took effect, ``Failed`` entries in
+   ``SendMessageBatch``, and the execution environment dying in the middle of a batch.
+4. **Compare** what SNS and SES *accepted* (moto's backends) and what the in-calendar feed holds
+   with the expectation. Every write names its patient ``Pat<appointment>w<write>``, so each
+   accepted message is tied to its write by its own text, not by the pipeline's logs.
+
+The last line is ``chaos: expected=E delivered=D duplicates=U lost=L dead_letters=K unexplained=X``;
+the exit code is 0 only when every expected alert arrived exactly once and nothing is unexplained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import email
+import email.policy
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+from practitioner_alerts.domain.settings import CalendarSettings, Locale
+from practitioner_alerts.rendering.sms import gsm7_spelling
+from practitioner_alerts.rendering.wording import WORDING
+from practitioner_alerts_local.functions import ExecutionEnvironmentKilled
+from practitioner_alerts_local.runtime import LocalRuntime
+from practitioner_alerts_local.stack import LOCAL_ACCOUNT_ID
+
+DEFAULT_CHANGES = 5000
+DEFAULT_CALENDARS = 200
+DEFAULT_SEED = 20270908
+DEFAULT_FAULT_RATE = 0.10
+
+# Chaos time: the functions get a 0.25 s time-out instead of the template's 30 s, and every
+# visibility timeout and back-off delay shrinks by the same factor (x 1/120). A crashed
+# invocation leaves its idempotency record "in progress" until its time-out; keeping the
+# proportions (visibility 180 s = 6 x the 30 s time-out) keeps the behaviour, only faster.
+CHAOS_FUNCTION_TIMEOUT_SECONDS = 0.25
+# The SMS cost cap would turn a burst of test alerts into e-mail-only or parked SMS; it is
+# tested on its own, so chaos runs with the template's highest allowed cap.
+CHAOS_PARAMETERS = {"SmsPerCalendarPerHour": "1000"}
+# Appointments live in September and October 2027 (crossing the end of summer time); the TTL
+# sweeper's clock stands after all of them, so any item given an expiry is removed.
+SCENARIO_START = datetime(2027, 9, 1, 8, 0, tzinfo=UTC)
+SCENARIO_CLOCK = datetime(2027, 12, 1, tzinfo=UTC)
+WRITE_CHUNK = 100  # writes between two drains, so the stream sees a steady arrival
+MAX_INVOCATIONS = 1_000_000
+
+HONESTY_BOUNDARY = (
+    "not injected: a read time-out after SNS Publish or SES SendEmail accepted a message, and a "
+    "crash between that acceptance and the idempotency record's completion; neither API takes an "
+    "idempotency key, so any sender would send twice there"
+)
+
+TIME_ZONES = (
+    "Europe/Berlin",
+    "Europe/Vienna",
+    "Europe/Zurich",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Rome",
+    "Atlantic/Canary",
+)
+LOCALES: tuple[Locale, ...] = ("de", "en", "fr", "it")
+FIRST_NAMES = ("Anna", "Jonas", "Élodie", "Luca", "Oliver", "Zoë", "Mehmet", "Ingrid", "Chiara", "Noah")
+TOKEN = re.compile(r"Pat(\d{5})w(\d)")
+
+Kind = str  # "booked" | "cancelled" | "rescheduled"
+Channel = str  # "sms" | "email" | "in_app"
+
+
+# ------------------------------------------------------------------------------------------------
+# The booking platform's day: calendars, appointments, writes with their intent
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Calendar:
+    settings: CalendarSettings
+
+    @property
+    def calendar_id(self) -> str:
+        return self.settings.calendar_id
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """Where an alert of this calendar should show: its contacts and the in-calendar feed."""
+        return (*self.settings.channels, "in_app")
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of the booking platform, and what the generator meant by it."""
+
+    appointment: int
+    number: int  # the write's place in its appointment's script, in the patient's surname
+    intent: str  # e.g. "late cancellation (13 h before)"; for the summary only
+    operation: str  # put | update | delete
+    values: Mapping[str, Any]  # attributes to put or set
+    alert: Kind | None = None  # the alert this write ought to produce
+    malformed: bool = False  # the detector ought to park it with a reason
+
+    @property
+    def appointment_id(self) -> str:
+        return appointment_id(self.appointment)
+
+
+def appointment_id(number: int) -> str:
+    return f"apt-{number:05d}"
+
+
+def surname(appointment: int, write: int) -> str:
+    return f"Pat{appointment:05d}w{write}"
+
+
+def make_calendars(count: int, rng: random.Random) -> list[Calendar]:
+    calendars = []
+    for index in range(count):
+        contacts = rng.choices(["sms+email", "email", "sms", "none"], weights=[40, 25, 20, 15])[0]
+        time_zone = rng.choice(TIME_ZONES)
+        settings = CalendarSettings(
+            calendar_id=f"cal-{index:04d}",
+            practitioner_name=rng.choice([None, f"Dr. Praxis {index:04d}"]),
+            time_zone=time_zone,
+            locale=rng.choice(LOCALES),
+            alert_email=f"praxis{index:04d}@example.com" if "email" in contacts else None,
+            # E.164 German mobiles: valid wherever the calendar's zone is.
+            alert_mobile=f"+49151{index:08d}" if "sms" in contacts else None,
+        )
+        calendars.append(Calendar(settings))
+    return calendars
+
+
+class _Script:
+    """Builds one appointment's writes with a consistent state and increasing change times."""
+
+    def __init__(self, number: int, calendar: Calendar, starts_at: datetime, rng: random.Random) -> None:
+        self.number = number
+        self.calendar = calendar
+        self.zone = ZoneInfo(calendar.settings.time_zone)
+        self.starts_at = starts_at
+        self.rng = rng
+        self.writes: list[Write] = []
+
+    def _iso(self, moment: datetime, *, utc: bool = False) -> str:
+        # The platform writes local offsets mostly, sometimes UTC ("Z"); both are valid.
+        if utc:
+            return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return moment.astimezone(self.zone).isoformat()
+
+    def _patient(self) -> dict[str, Any]:
+        return {
+            "patient_first_name": self.rng.choice(FIRST_NAMES),
+            "patient_last_name": surname(self.number, len(self.writes) + 1),
+        }
+
+    def book(
+        self, changed_at: datetime, by: str, intent: str, *, status: str = "booked", **extra: Any
+    ) -> None:
+        values = {
+            "appointment_id": appointment_id(self.number),
+            "calendar_id": self.calendar.calendar_id,
+            "starts_at": self._iso(self.starts_at, utc=self.rng.random() < 0.2),
+            "status": status,
+            "changed_at": self._iso(changed_at),
+            "changed_by": by,
+            "visit_motive": self.rng.choice(["Kontrolle", "Erstuntersuchung", "Follow-up", "Vaccin"]),
+            "version": 1,
+            **self._patient(),
+            **extra,
+        }
+        alert = "booked" if by == "patient" and status == "booked" else None
+        self._add(intent, "put", values, alert)
+
+    def update(self, changed_at: datetime, by: str, intent: str, alert: Kind | None, **changes: Any) -> None:
+        values = {**changes, "changed_at": self._iso(changed_at), "changed_by": by, **self._patient()}
+        self._add(intent, "update", values, alert)
+
+    def _add(self, intent: str, operation: str, values: Mapping[str, Any], alert: Kind | None) -> None:
+        self.writes.append(Write(self.number, len(self.writes) + 1, intent, operation, dict(values), alert))
+
+
+def _hours(value: float) -> timedelta:
+    return timedelta(hours=value)
+
+
+def script_for(number: int, calendar: Calendar, rng: random.Random) -> list[Write]:
+    """One appointment's story, picked at random; every alert it expects comes from its label."""
+    start = SCENARIO_START + timedelta(days=rng.uniform(12, 60))
+    start = start.replace(minute=rng.choice([0, 15, 30, 45]), second=0, microsecond=0)
+    script = _Script(number, calendar, start, rng)
+    booked_at = start - timedelta(days=rng.uniform(11, 11.9))  # before every later change
+    late = _hours(rng.uniform(0.25, 23.9))
+    early = _hours(rng.uniform(24.1, 24 * 9))
+    story = rng.choices(list(_STORIES), weights=[w for w, _ in _STORIES.values()])[0]
+    _STORIES[story][1](script, start, booked_at, late, early)
+    return script.writes
+
+
+def _online_booking(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(start - late, "patient", "online booking")
+
+
+def _phone_booking(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, s.rng.choice(["practice", "system"]), "practice or system booking")
+
+
+def _late_cancellation(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    by = s.rng.choice(["patient", "practice"])
+    s.book(booked_at, by, f"{by} booking")
+    s.update(start - late, "patient", "patient cancellation, late", "cancelled", status="cancelled")
+
+
+def _cancellation_at_the_edge(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "online booking")
+    if s.rng.random() < 0.5:
+        s.update(
+            start - _hours(24),
+            "patient",
+            "patient cancellation, exactly 24 h",
+            "cancelled",
+            status="cancelled",
+        )
+    else:
+        edge = start - _hours(24) - timedelta(minutes=1)
+        s.update(edge, "patient", "patient cancellation, 24 h 1 min", None, status="cancelled")
+
+
+def _early_cancellation(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "online booking")
+    s.update(start - early, "patient", "patient cancellation, early", None, status="cancelled")
+
+
+def _late_reschedule(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "online booking")
+    new_start = start + _hours(s.rng.uniform(1, 96))
+    s.update(start - late, "patient", "patient reschedule, late", "rescheduled", starts_at=s._iso(new_start))
+    if s.rng.random() < 0.4:  # and again, closer to the new start
+        s.starts_at = new_start
+        again = new_start + _hours(s.rng.uniform(1, 48))
+        # After the first change, and less than 24 h before the new start.
+        changed = max(start - late + timedelta(minutes=1), new_start - _hours(s.rng.uniform(0.25, 23.9)))
+        s.update(
+            changed,
+            "patient",
+            "patient reschedule, late, again",
+            "rescheduled",
+            starts_at=s._iso(again),
+        )
+
+
+def _early_reschedule(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "online booking")
+    new_start = start + _hours(s.rng.uniform(1, 96))
+    s.update(start - early, "patient", "patient reschedule, early", None, starts_at=s._iso(new_start))
+
+
+def _practice_edits(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "online booking")
+    by = s.rng.choice(["practice", "system"])
+    if s.rng.random() < 0.5:
+        s.update(start - late, by, f"{by} cancellation, late", None, status="cancelled")
+    else:
+        s.update(start - late, by, f"{by} reschedule, late", None, starts_at=s._iso(start + _hours(2)))
+
+
+def _silent_patient_edits(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "online booking")
+    if s.rng.random() < 0.5:
+        s.update(start - late, "patient", "patient edits the visit motive, late", None, visit_motive="Rezept")
+    else:
+        # The same instant in UTC instead of local time: not a reschedule.
+        same = start.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        s.update(start - late, "patient", "same start, other offset, late", None, starts_at=same)
+
+
+def _cancel_and_rebook(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "online booking")
+    s.update(start - late, "patient", "patient cancellation, late", "cancelled", status="cancelled")
+    s.update(
+        start - late + timedelta(minutes=5),
+        "patient",
+        "patient books the cancelled slot again",
+        None,
+        status="booked",
+    )
+
+
+def _inserted_cancelled(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    s.book(booked_at, "patient", "inserted as cancelled", status="cancelled")
+
+
+def _deleted(s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta) -> None:
+    s.book(booked_at, s.rng.choice(["patient", "practice"]), "booking, later deleted")
+    s.writes.append(Write(s.number, len(s.writes) + 1, "deleted by the platform", "delete", {}))
+
+
+def _ttl_expiry(s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta) -> None:
+    # The TTL sweeper removes it soon after: a REMOVE record with DynamoDB's identity, silent.
+    expires = int((SCENARIO_CLOCK - timedelta(days=1)).timestamp())
+    s.book(booked_at, s.rng.choice(["patient", "practice"]), "booking that expires (TTL)", expires_at=expires)
+
+
+def _malformed(s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta) -> None:
+    problem = s.rng.choice(["starts_at without offset", "missing calendar_id", "update without offset"])
+    if problem == "update without offset":
+        s.book(booked_at, "patient", "online booking")
+        naive = start.astimezone(s.zone).replace(tzinfo=None).isoformat()
+        s.update(start - late, "patient", "malformed: reschedule without offset", None, starts_at=naive)
+    elif problem == "starts_at without offset":
+        s.book(booked_at, "patient", "malformed: starts_at without offset")
+        values = dict(s.writes[-1].values)
+        values["starts_at"] = start.astimezone(s.zone).replace(tzinfo=None).isoformat()
+        s.writes[-1] = Write(s.number, 1, s.writes[-1].intent, "put", values)
+    else:
+        s.book(booked_at, "patient", "malformed: missing calendar_id")
+        values = {k: v for k, v in s.writes[-1].values.items() if k != "calendar_id"}
+        s.writes[-1] = Write(s.number, 1, s.writes[-1].intent, "put", values)
+    last = s.writes[-1]
+    s.writes[-1] = Write(last.appointment, last.number, last.intent, last.operation, last.values, None, True)
+
+
+_StoryFn = Any
+_STORIES: dict[str, tuple[int, _StoryFn]] = {
+    "online booking": (20, _online_booking),
+    "practice or system booking": (8, _phone_booking),
+    "late cancellation": (14, _late_cancellation),
+    "cancellation at the 24 h edge": (5, _cancellation_at_the_edge),
+    "early cancellation": (8, _early_cancellation),
+    "late reschedule": (10, _late_reschedule),
+    "early reschedule": (6, _early_reschedule),
+    "practice or system edits": (7, _practice_edits),
+    "silent patient edits": (5, _silent_patient_edits),
+    "cancel and rebook": (4, _cancel_and_rebook),
+    "inserted as cancelled": (2, _inserted_cancelled),
+    "deleted": (3, _deleted),
+    "TTL expiry": (4, _ttl_expiry),
+    "malformed": (3, _malformed),
+}
+
+
+@dataclass
+class Plan:
+    calendars: list[Calendar]
+    calendar_of: dict[str, Calendar]  # by appointment id
+    writes: list[Write]  # in the order the platform makes them
+
+    def expected(self) -> Counter[tuple[str, int, Kind, Channel]]:
+        """(appointment, write, kind, channel) for every alert the writes ought to produce."""
+        expected: Counter[tuple[str, int, Kind, Channel]] = Counter()
+        for write in self.writes:
+            if write.alert is not None:
+                for channel in self.calendar_of[write.appointment_id].channels:
+                    expected[(write.appointment_id, write.number, write.alert, channel)] += 1
+        return expected
+
+    def malformed(self) -> set[str]:
+        return {write.appointment_id for write in self.writes if write.malformed}
+
+
+def make_plan(changes: int, calendar_count: int, seed: int) -> Plan:
+    rng = random.Random(seed)  # noqa: S311 - a seeded simulation, not security
+    calendars = make_calendars(calendar_count, rng)
+    scripts: list[list[Write]] = []
+    calendar_of: dict[str, Calendar] = {}
+    total = 0
+    number = 0
+    while total < changes:
+        number += 1
+        calendar = rng.choice(calendars)
+        writes = script_for(number, calendar, rng)[: changes - total]
+        calendar_of[appointment_id(number)] = calendar
+        scripts.append(writes)
+        total += len(writes)
+    # Interleave the appointments' writes, each appointment's in its own order.
+    order = [index for index, writes in enumerate(scripts) for _ in writes]
+    rng.shuffle(order)
+    cursors = [0] * len(scripts)
+    interleaved = []
+    for index in order:
+        interleaved.append(scripts[index][cursors[index]])
+        cursors[index] += 1
+    return Plan(calendars, calendar_of, interleaved)
+
+
+def write_to_table(dynamodb: Any, table: str, write: Write) -> None:
+    """The write as the booking platform makes it: PutItem, UpdateItem (version + 1) or DeleteItem."""
+    key = {"appointment_id": {"S": write.appointment_id}}
+    if write.operation == "delete":
+        dynamodb.delete_item(TableName=table, Key=key)
+        return
+    item = {k: {"N": str(v)} if isinstance(v, int) else {"S": str(v)} for k, v in write.values.items()}
+    if write.operation == "put":
+        dynamodb.put_item(TableName=table, Item=item)
+        return
+    names = {f"#a{index}": name for index, name in enumerate(item)}
+    values = {f":a{index}": value for index, value in enumerate(item.values())}
+    dynamodb.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(item))) + " ADD #v :one",
+        ExpressionAttributeNames={**names, "#v": "version"},
+        ExpressionAttributeValues={**values, ":one": {"N": "1"}},
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Fault injection on the functions' own boto3 clients
+# ------------------------------------------------------------------------------------------------
+class Fault(StrEnum):
+    THROTTLING = "throttling"
+    SERVER_ERROR = "5xx"
+    CONNECT_TIMEOUT = "connect-timeout"
+    READ_TIMEOUT = "read-timeout-after-effect"  # the call took effect, its response is lost
+    PARTIAL_BATCH = "partial-batch-failed"  # SendMessageBatch entries not sent, listed in Failed
+    KILL = "killed-mid-batch"  # the execution environment dies (before or after the call)
+
+
+# How often each class is picked when a call is faulted (among those that apply to the call).
+FAULT_WEIGHTS = {
+    Fault.THROTTLING: 3,
+    Fault.SERVER_ERROR: 2,
+    Fault.CONNECT_TIMEOUT: 2,
+    Fault.READ_TIMEOUT: 2,
+    Fault.PARTIAL_BATCH: 3,
+    Fault.KILL: 1,
+}
+_THROTTLING_CODES = {
+    "dynamodb": "ThrottlingException",
+    "sqs": "ThrottlingException",
+    "sns": "Throttling",
+    "sesv2": "TooManyRequestsException",
+}
+# Send APIs without an idempotency key: only faults before the call, never a lost response.
+_PROVIDERS = {("sns", "Publish"), ("sesv2", "SendEmail")}
+
+
+@dataclass
+class _Call:
+    target: str
+    fault: Fault | None
+    kill_after: bool = False
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # partial batch: entries not sent
+    nothing_left: bool = False
+
+
+class FaultInjector:
+    """Registers on boto3's default session, before the handlers build their clients, and fails
+    the functions' calls only while an invocation runs (:meth:`active`)."""
+
+    def __init__(self, rate: float, rng: random.Random, tables: Mapping[str, str], queues: Mapping[str, str]):
+        self.rate = rate
+        self.rng = rng
+        self._tables = dict(tables)  # physical name -> target name
+        self._queues = dict(queues)  # queue URL -> target name for SendMessage
+        self._active = False
+        # Set when SNS/SES accepted a message and its idempotency record is not complete yet: no
+        # crash may be injected then (the honesty boundary above). If the completion fails, the
+        # record stays "in progress" and a crash later in the same invocation would bring the
+        # message back to be sent again: the window then stays open until the invocation ends.
+        self._accepted_unconfirmed = False
+        self._completion_failed = False
+        self.calls: Counter[str] = Counter()
+        self.faults: Counter[tuple[str, Fault]] = Counter()
+        self._session = boto3._get_default_session()  # the handlers' clients come from it
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[FaultInjector]:
+        handlers: tuple[tuple[str, Any], ...] = (
+            ("before-parameter-build", self._before_parameter_build),
+            ("before-call", self._before_call),
+            ("after-call", self._after_call),
+        )
+        for event, handler in handlers:
+            self._session.events.register(event, handler, unique_id=f"chaos-{event}")
+        try:
+            yield self
+        finally:
+            for event, _handler in handlers:
+                self._session.events.unregister(event, unique_id=f"chaos-{event}")
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        self._active, self._accepted_unconfirmed, self._completion_failed = True, False, False
+        try:
+            yield
+        finally:
+            self._active, self._accepted_unconfirmed, self._completion_failed = False, False, False
+
+    # -- Which call is it --------------------------------------------------------------------------
+    def _target(self, service: str, operation: str, params: Mapping[str, Any]) -> str:
+        if (service, operation) == ("sns", "Publish"):
+            return "sns publish"
+        if (service, operation) == ("sesv2", "SendEmail"):
+            return "ses send"
+        if service == "sqs":
+            if operation == "SendMessageBatch":
+                return "queue send"
+            if operation == "SendMessage":
+                return self._queues.get(str(params.get("QueueUrl")), "sqs send")
+            if operation == "ChangeMessageVisibility":
+                return "sender back-off"
+        if service == "dynamodb":
+            table = params.get("TableName") or next(iter(params.get("RequestItems") or {}), "")
+            return self._tables.get(str(table), f"dynamodb {operation}")
+        return f"{service} {operation}"
+
+    def _allowed(self, service: str, operation: str) -> list[Fault]:
+        allowed = [Fault.THROTTLING, Fault.SERVER_ERROR, Fault.CONNECT_TIMEOUT]
+        if (service, operation) not in _PROVIDERS:
+            allowed.append(Fault.READ_TIMEOUT)
+        if (service, operation) == ("sqs", "SendMessageBatch"):
+            allowed.append(Fault.PARTIAL_BATCH)
+        if not self._accepted_unconfirmed:
+            allowed.append(Fault.KILL)
+        return allowed
+
+    def _pick(self, target: str, allowed: Sequence[Fault]) -> Fault | None:
+        # Classes this target has not seen yet are tried at a higher rate, so that even a short
+        # run exercises every class on every kind of call (the test checks that it did).
+        unseen = [fault for fault in allowed if not self.faults[(target, fault)]]
+        rate = max(self.rate, 0.25) if unseen and self.rate > 0 else self.rate
+        if self.rng.random() >= rate:
+            return None
+        pool = unseen or list(allowed)
+        return self.rng.choices(pool, weights=[FAULT_WEIGHTS[f] for f in pool])[0]
+
+    # -- botocore event handlers -------------------------------------------------------------------
+    def _before_parameter_build(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
+        if not self._active:
+            return
+        service, operation = model.service_model.service_id.hyphenize(), model.name
+        target = self._target(service, operation, params)
+        self.calls[target] += 1
+        fault = self._pick(target, self._allowed(service, operation))
+        call = _Call(target, fault)
+        if fault is not None:
+            self.faults[(target, fault)] += 1
+        if fault is Fault.PARTIAL_BATCH:
+            entries = list(params.get("Entries") or [])
+            withheld = self.rng.sample(entries, self.rng.randint(1, len(entries))) if entries else []
+            params["Entries"] = [entry for entry in entries if entry not in withheld]
+            call.withheld, call.nothing_left = withheld, not params["Entries"]
+        if fault is Fault.KILL:
+            call.kill_after = (service, operation) not in _PROVIDERS and self.rng.random() < 0.5
+        context["chaos"] = call
+
+    def _before_call(
+        self, model: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        call: _Call | None = context.get("chaos")
+        if call is None or call.fault is None:
+            return None
+        service = model.service_model.service_id.hyphenize()
+        if call.fault is Fault.KILL and not call.kill_after:
+            raise ExecutionEnvironmentKilled(f"chaos: killed before {call.target}")
+        if call.fault is Fault.CONNECT_TIMEOUT:
+            self._completion_unconfirmed(call, took_effect=False)
+            raise ConnectTimeoutError(endpoint_url=f"https://{service}.chaos.invalid")
+        if call.fault is Fault.THROTTLING:
+            return _error_response(_THROTTLING_CODES.get(service, "ThrottlingException"), 400)
+        if call.fault is Fault.SERVER_ERROR:
+            code, status = self.rng.choice([("InternalError", 500), ("ServiceUnavailable", 503)])
+            return _error_response(code, status)
+        if call.fault is Fault.PARTIAL_BATCH and call.nothing_left:
+            # Every entry withheld: SQS still answers 200, with all of them in Failed.
+            return _ok_response({"Successful": [], "Failed": []})
+        return None
+
+    def _completion_unconfirmed(self, call: _Call, *, took_effect: bool) -> None:
+        """After a send, the next idempotency call is its completion (Powertools' UpdateItem)."""
+        if call.target != "idempotency" or not self._accepted_unconfirmed or self._completion_failed:
+            return
+        if took_effect:
+            self._accepted_unconfirmed = False
+        else:
+            self._completion_failed = True
+
+    def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        call: _Call | None = context.get("chaos")
+        if call is None:
+            return
+        service, operation = model.service_model.service_id.hyphenize(), model.name
+        error = "Error" in parsed
+        if (service, operation) in _PROVIDERS and not error:
+            self._accepted_unconfirmed = True
+        else:
+            self._completion_unconfirmed(call, took_effect=not error)
+        if call.fault is Fault.PARTIAL_BATCH:
+            parsed.setdefault("Failed", []).extend(
+                {"Id": entry["Id"], "SenderFault": False, "Code": "InternalError", "Message": "chaos"}
+                for entry in call.withheld
+            )
+        elif call.fault is Fault.READ_TIMEOUT and not error:
+            raise ReadTimeoutError(endpoint_url=f"https://{service}.chaos.invalid")
+        elif call.fault is Fault.KILL and call.kill_after:
+            raise ExecutionEnvironmentKilled(f"chaos: killed after {call.target}")
+
+
+def _error_response(code: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
+    parsed = {
+        "Error": {"Code": code, "Message": "injected by chaos"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return AWSResponse("https://chaos.invalid", status, HTTPHeaders(), None), parsed
+
+
+def _ok_response(body: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+    return AWSResponse("https://chaos.invalid", 200, HTTPHeaders(), None), {
+        **body,
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# What arrived, read from SNS, SES and the feed table; never from the pipeline's logs
+# ------------------------------------------------------------------------------------------------
+Unit = tuple[str, int, Kind, Channel]
+
+
+def kind_in(text: str, locale: Locale) -> Kind | None:
+    """The kind of alert a text announces, by the calendar's language's headline."""
+    words = WORDING[locale]
+    for kind in ("booked", "cancelled", "rescheduled"):
+        prefix = words.headlines[kind].split("{", 1)[0].strip()
+        if prefix in text or (gsm7_spelling(prefix) or prefix) in text:
+            return kind
+    return None
+
+
+@dataclass
+class Arrivals:
+    units: Counter[Unit] = field(default_factory=Counter)
+    unattributable: Counter[Channel] = field(default_factory=Counter)  # no token, wrong kind or address
+
+    def add(self, plan: Plan, channel: Channel, text: str, recipient: str | None) -> None:
+        token = TOKEN.search(text)
+        calendar = plan.calendar_of.get(appointment_id(int(token.group(1)))) if token else None
+        if token is None or calendar is None:
+            self.unattributable[channel] += 1
+            return
+        wanted = {"sms": calendar.settings.alert_mobile, "email": calendar.settings.alert_email}
+        kind = kind_in(text, calendar.settings.locale)
+        if kind is None or (
+            channel != "in_app" and (recipient or "").lower() != (wanted[channel] or "").lower()
+        ):
+            self.unattributable[channel] += 1
+            return
+        self.units[(appointment_id(int(token.group(1))), int(token.group(2)), kind, channel)] += 1
+
+
+def arrivals(runtime: LocalRuntime, plan: Plan) -> Arrivals:
+    found = Arrivals()
+    region = runtime.clients.region
+    for phone, text in sns_backends[LOCAL_ACCOUNT_ID][region].sms_messages.values():
+        found.add(plan, "sms", text, phone)
+    for message in ses_backends[LOCAL_ACCOUNT_ID][region].sent_messages:
+        raw = getattr(message, "raw_data", None)
+        if raw is None:
+            found.unattributable["email"] += 1
+            continue
+        parsed = email.message_from_string(raw, policy=email.policy.default)
+        found.add(plan, "email", str(parsed["Subject"] or ""), str(parsed["To"] or ""))
+    for entry in runtime.feed():
+        calendar = plan.calendar_of.get(str(entry.get("appointment_id")))
+        headline = str(entry.get("headline", ""))
+        if calendar is not None and entry.get("kind") != kind_in(headline, calendar.settings.locale):
+            found.unattributable["in_app"] += 1
+            continue
+        found.add(plan, "in_app", headline, None)
+    return found
+
+
+@dataclass
+class DeadLetterCount:
+    total: int = 0
+    parked_as_expected: int = 0  # malformed records parked by the detector with a reason
+    without_reason: int = 0  # Lambda on-failure records, SQS redrives: alerts may be lost
+    parked_unexpectedly: int = 0  # parked with a reason, but the generator wrote nothing wrong
+    malformed_not_parked: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def unexplained(self) -> int:
+        return self.without_reason + self.parked_unexpectedly + self.malformed_not_parked
+
+
+def count_dead_letters(runtime: LocalRuntime, plan: Plan) -> DeadLetterCount:
+    count = DeadLetterCount()
+    parked: set[str] = set()
+    malformed = plan.malformed()
+    for letter in runtime.dead_letters.read():
+        count.total += 1
+        source = str(letter.get("source"))
+        count.sources[source] += 1
+        if source not in ("detector", "sender"):
+            # An on-failure record names a condition, a redrive nothing: no reason from the code.
+            count.without_reason += 1
+            continue
+        appointment = _parked_appointment(letter.get("payload"))
+        if source == "detector" and letter.get("reason") and appointment in malformed:
+            count.parked_as_expected += 1
+            parked.add(appointment)
+        else:
+            count.parked_unexpectedly += 1
+    count.malformed_not_parked = len(malformed - parked)
+    return count
+
+
+def _parked_appointment(payload: Any) -> str | None:
+    try:
+        return str(payload["dynamodb"]["Keys"]["appointment_id"]["S"])
+    except (KeyError, TypeError):
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# The run
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class ChaosResult:
+    expected: int
+    delivered: int
+    duplicates: int
+    lost: int
+    dead_letters: DeadLetterCount
+    unexpected_deliveries: int
+    faults: Counter[tuple[str, Fault]]
+    calls: Counter[str]
+    lost_units: list[Unit]
+    duplicate_units: list[Unit]
+    seconds: float
+    writes: int
+
+    @property
+    def unexplained(self) -> int:
+        return self.unexpected_deliveries + self.dead_letters.unexplained
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.delivered == self.expected
+            and self.duplicates == 0
+            and self.lost == 0
+            and self.unexplained == 0
+        )
+
+    def last_line(self) -> str:
+        return (
+            f"chaos: expected={self.expected} delivered={self.delivered} duplicates={self.duplicates} "
+            f"lost={self.lost} dead_letters={self.dead_letters.total} unexplained={self.unexplained}"
+        )
+
+
+def run(
+    *,
+    changes: int = DEFAULT_CHANGES,
+    calendars: int = DEFAULT_CALENDARS,
+    seed: int = DEFAULT_SEED,
+    fault_rate: float = DEFAULT_FAULT_RATE,
+    parameter_overrides: Mapping[str, str] | None = None,
+    lambda_logs: TextIO | None = None,
+    stream_mapping_changes: Mapping[str, Any] | None = None,
+) -> ChaosResult:
+    """One chaos run. ``stream_mapping_changes`` is for what-if runs only (e.g. a proposed
+    ``MaximumRetryAttempts``); the default runs the template's own settings."""
+    started = time.monotonic()
+    plan = make_plan(changes, calendars, seed)
+    overrides = {**CHAOS_PARAMETERS, **(parameter_overrides or {})}
+    with LocalRuntime.embedded(
+        parameter_overrides=overrides,
+        clock=SCENARIO_CLOCK.timestamp,
+        lambda_logs=lambda_logs,
+        stream_mappings=(
+            (lambda stack: [replace(m, **stream_mapping_changes) for m in stack.stream_mappings()])
+            if stream_mapping_changes
+            else None
+        ),
+    ) as runtime:
+        runtime.put_calendars(calendar.settings for calendar in plan.calendars)
+        stack = runtime.stack
+        injector = FaultInjector(
+            fault_rate,
+            random.Random(f"faults-{seed}"),  # noqa: S311 - seeded simulation
+            tables={
+                stack.ref("CalendarSettingsTable"): "settings read",
+                stack.ref("IdempotencyTable"): "idempotency",
+                stack.ref("AlertsFeedTable"): "feed write",
+                stack.ref("DeliveryLogTable"): "delivery log",
+            },
+            queues={
+                stack.attribute("StreamDeadLetterQueue", "QueueUrl"): "dlq parking",
+                stack.attribute("NotificationDeadLetterQueue", "QueueUrl"): "dlq parking",
+            },
+        )
+        time_scale = 1.0
+        for logical_id in ("DetectorFunction", "SenderFunction"):
+            function = runtime.function(logical_id)
+            time_scale = CHAOS_FUNCTION_TIMEOUT_SECONDS / function.timeout_seconds
+            function.timeout_seconds = CHAOS_FUNCTION_TIMEOUT_SECONDS
+            function.invocation_scope = injector.active
+        dynamodb, table = runtime.clients("dynamodb"), runtime.appointments_table()
+        with injector.installed():
+            for start in range(0, len(plan.writes), WRITE_CHUNK):
+                for write in plan.writes[start : start + WRITE_CHUNK]:
+                    write_to_table(dynamodb, table, write)
+                # Between chunks, messages waiting out a (scaled) visibility timeout keep waiting
+                # while the next writes arrive; the last drain waits for them.
+                runtime.drain(time_scale=time_scale, wait_for_held=False, max_invocations=MAX_INVOCATIONS)
+            runtime.drain(time_scale=time_scale, max_invocations=MAX_INVOCATIONS)
+        found = arrivals(runtime, plan)
+        dead = count_dead_letters(runtime, plan)
+    expected = plan.expected()
+    observed = found.units
+    return ChaosResult(
+        expected=sum(expected.values()),
+        delivered=sum(min(n, observed[unit]) for unit, n in expected.items()),
+        duplicates=sum(max(0, n - expected[unit]) for unit, n in observed.items() if unit in expected),
+        lost=sum(max(0, n - observed[unit]) for unit, n in expected.items()),
+        dead_letters=dead,
+        unexpected_deliveries=sum(n for unit, n in observed.items() if unit not in expected)
+        + sum(found.unattributable.values()),
+        faults=injector.faults,
+        calls=injector.calls,
+        lost_units=sorted(unit for unit, n in expected.items() if observed[unit] < n),
+        duplicate_units=sorted(
+            unit for unit, n in observed.items() if unit in expected and n > expected[unit]
+        ),
+        seconds=time.monotonic() - started,
+        writes=len(plan.writes),
+    )
+
+
+def print_summary(result: ChaosResult, out: TextIO) -> None:
+    targets = sorted(result.calls)
+    classes = list(Fault)
+    width = max(len(t) for t in [*targets, "call"]) + 2
+    out.write("faults injected (rows: the pipeline's calls; columns: fault classes)\n")
+    out.write(
+        "call".ljust(width)
+        + "calls".rjust(7)
+        + "".join(c.value.rjust(len(c.value) + 2) for c in classes)
+        + "\n"
+    )
+    for target in targets:
+        cells = "".join(str(result.faults[(target, c)]).rjust(len(c.value) + 2) for c in classes)
+        out.write(target.ljust(width) + str(result.calls[target]).rjust(7) + cells + "\n")
+    totals = "".join(
+        str(sum(n for (_, c), n in result.faults.items() if c is f)).rjust(len(f.value) + 2) for f in classes
+    )
+    out.write("total".ljust(width) + str(sum(result.calls.values())).rjust(7) + totals + "\n")
+    dead = result.dead_letters
+    sources = ", ".join(f"{source} {n}" for source, n in sorted(dead.sources.items())) or "none"
+    out.write(
+        f"dead letters: {dead.total} ({sources}); malformed parked with a reason "
+        f"{dead.parked_as_expected}, without a reason {dead.without_reason}, parked unexpectedly "
+        f"{dead.parked_unexpectedly}, malformed never parked {dead.malformed_not_parked}\n"
+    )
+    for label, units in (("lost", result.lost_units), ("duplicated", result.duplicate_units)):
+        if units:
+            shown = ", ".join(f"{a} write {w} {k} {c}" for a, w, k, c in units[:10])
+            out.write(f"{label}: {shown}{' ...' if len(units) > 10 else ''}\n")
+    out.write(f"wall time: {result.seconds:.1f} s for {result.writes} writes\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m practitioner_alerts_local.chaos",
+        description="Appointment changes through the local pipeline under injected AWS faults.",
+    )
+    parser.add_argument(
+        "--changes", type=int, default=DEFAULT_CHANGES, help="appointment writes (default 5000)"
+    )
+    parser.add_argument("--calendars", type=int, default=DEFAULT_CALENDARS, help="calendars (default 200)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (fixed by default)")
+    parser.add_argument("--fault-rate", type=float, default=DEFAULT_FAULT_RATE, help="share of calls faulted")
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    out.write(
+        f"chaos: seed={args.seed} changes={args.changes} calendars={args.calendars} "
+        f"fault_rate={args.fault_rate}\n"
+    )
+    out.write(f"chaos: {HONESTY_BOUNDARY}\n")
+    out.write(
+        f"chaos: chaos time: functions time out after {CHAOS_FUNCTION_TIMEOUT_SECONDS} s (template: 30 s); "
+        "visibility timeouts and back-off delays shrink by the same factor\n"
+    )
+    out.flush()
+    result = run(changes=args.changes, calendars=args.calendars, seed=args.seed, fault_rate=args.fault_rate)
+    print_summary(result, out)
+    out.write(result.last_line() + "\n")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
