@@ -6,18 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from openapi_spec_validator import validate
 
 from practitioner_alerts_local.api.gateway import ROUTES
+from practitioner_alerts_local.template import load_template
 from tests.api.conftest import ApiClient
-from tests.unit.test_template import CloudFormationLoader
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 def template_routes() -> set[str]:
-    template = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CloudFormationLoader)
+    template = load_template(TEMPLATE)
     events = template["Resources"]["SettingsApiFunction"]["Properties"]["Events"]
     return {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in events.values()}
 
