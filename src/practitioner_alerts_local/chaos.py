@@ -102,6 +102,8 @@ Channel = str  # "sms" | "email" | "in_app"
 @dataclass(frozen=True)
 class Calendar:
     settings: CalendarSettings
+    # False: the practitioner never saved settings; the feed still shows alerts, in German.
+    stored: bool = True
 
     @property
     def calendar_id(self) -> str:
@@ -141,7 +143,12 @@ def surname(appointment: int, write: int) -> str:
 def make_calendars(count: int, rng: random.Random) -> list[Calendar]:
     calendars = []
     for index in range(count):
-        contacts = rng.choices(["sms+email", "email", "sms", "none"], weights=[40, 25, 20, 15])[0]
+        contacts = rng.choices(
+            ["sms+email", "email", "sms", "none", "no settings"], weights=[40, 25, 20, 10, 5]
+        )[0]
+        if contacts == "no settings":
+            calendars.append(Calendar(CalendarSettings(calendar_id=f"cal-{index:04d}"), stored=False))
+            continue
         time_zone = rng.choice(TIME_ZONES)
         settings = CalendarSettings(
             calendar_id=f"cal-{index:04d}",
@@ -401,6 +408,19 @@ class Plan:
                     expected[(write.appointment_id, write.number, write.alert, channel)] += 1
         return expected
 
+    def summary(self) -> str:
+        alerting = sum(1 for write in self.writes if write.alert)
+        malformed = sum(1 for write in self.writes if write.malformed)
+        by_channel = Counter(channel for (_, _, _, channel), n in self.expected().items() for _ in range(n))
+        kinds = Counter(write.alert for write in self.writes if write.alert)
+        return (
+            f"writes: {len(self.writes)} ({alerting} should alert: "
+            + ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
+            + f"; {malformed} malformed; {len(self.writes) - alerting - malformed} silent) on "
+            f"{len(self.calendars)} calendars; expected alerts: "
+            + ", ".join(f"{channel} {n}" for channel, n in sorted(by_channel.items()))
+        )
+
     def malformed(self) -> set[str]:
         return {write.appointment_id for write in self.writes if write.malformed}
 
@@ -495,8 +515,18 @@ class FaultInjector:
     """Registers on boto3's default session, before the handlers build their clients, and fails
     the functions' calls only while an invocation runs (:meth:`active`)."""
 
-    def __init__(self, rate: float, rng: random.Random, tables: Mapping[str, str], queues: Mapping[str, str]):
+    def __init__(
+        self,
+        rate: float,
+        rng: random.Random,
+        tables: Mapping[str, str],
+        queues: Mapping[str, str],
+        *,
+        crash_after_failed_completion: bool = False,
+    ):
         self.rate = rate
+        # A repro switch for a finding: crash later in an invocation whose completion failed.
+        self._crash_after_failed_completion = crash_after_failed_completion
         self.rng = rng
         self._tables = dict(tables)  # physical name -> target name
         self._queues = dict(queues)  # queue URL -> target name for SendMessage
@@ -620,7 +650,7 @@ class FaultInjector:
         """After a send, the next idempotency call is its completion (Powertools' UpdateItem)."""
         if call.target != "idempotency" or not self._accepted_unconfirmed or self._completion_failed:
             return
-        if took_effect:
+        if took_effect or self._crash_after_failed_completion:
             self._accepted_unconfirmed = False
         else:
             self._completion_failed = True
@@ -780,6 +810,7 @@ class ChaosResult:
     duplicate_units: list[Unit]
     seconds: float
     writes: int
+    plan_summary: str = ""
 
     @property
     def unexplained(self) -> int:
@@ -807,6 +838,7 @@ def run(
     calendars: int = DEFAULT_CALENDARS,
     seed: int = DEFAULT_SEED,
     fault_rate: float = DEFAULT_FAULT_RATE,
+    crash_after_failed_completion: bool = False,
     parameter_overrides: Mapping[str, str] | None = None,
     lambda_logs: TextIO | None = None,
     stream_mapping_changes: Mapping[str, Any] | None = None,
@@ -826,7 +858,7 @@ def run(
             else None
         ),
     ) as runtime:
-        runtime.put_calendars(calendar.settings for calendar in plan.calendars)
+        runtime.put_calendars(calendar.settings for calendar in plan.calendars if calendar.stored)
         stack = runtime.stack
         injector = FaultInjector(
             fault_rate,
@@ -841,6 +873,7 @@ def run(
                 stack.attribute("StreamDeadLetterQueue", "QueueUrl"): "dlq parking",
                 stack.attribute("NotificationDeadLetterQueue", "QueueUrl"): "dlq parking",
             },
+            crash_after_failed_completion=crash_after_failed_completion,
         )
         time_scale = 1.0
         for logical_id in ("DetectorFunction", "SenderFunction"):
@@ -877,10 +910,12 @@ def run(
         ),
         seconds=time.monotonic() - started,
         writes=len(plan.writes),
+        plan_summary=plan.summary(),
     )
 
 
 def print_summary(result: ChaosResult, out: TextIO) -> None:
+    out.write(result.plan_summary + "\n")
     targets = sorted(result.calls)
     classes = list(Fault)
     width = max(len(t) for t in [*targets, "call"]) + 2
@@ -923,6 +958,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calendars", type=int, default=DEFAULT_CALENDARS, help="calendars (default 200)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (fixed by default)")
     parser.add_argument("--fault-rate", type=float, default=DEFAULT_FAULT_RATE, help="share of calls faulted")
+    parser.add_argument(
+        "--crash-after-failed-completion",
+        action="store_true",
+        help="also crash invocations after an idempotency completion failed (shows the duplicates it causes)",
+    )
     args = parser.parse_args(argv)
     out = sys.stdout
     out.write(
@@ -935,7 +975,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "visibility timeouts and back-off delays shrink by the same factor\n"
     )
     out.flush()
-    result = run(changes=args.changes, calendars=args.calendars, seed=args.seed, fault_rate=args.fault_rate)
+    result = run(
+        changes=args.changes,
+        calendars=args.calendars,
+        seed=args.seed,
+        fault_rate=args.fault_rate,
+        crash_after_failed_completion=args.crash_after_failed_completion,
+    )
     print_summary(result, out)
     out.write(result.last_line() + "\n")
     return 0 if result.ok else 1

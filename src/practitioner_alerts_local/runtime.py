@@ -262,9 +262,10 @@ class LocalRuntime:
         """
         for queue in self.queue_pollers:
             queue.time_scale = time_scale
+        # Once per drain: the clock stands still meanwhile, and each sweep scans whole tables.
+        self.sweep_ttl()
         invocations = 0
         while True:
-            self.sweep_ttl()
             progressed = False
             if time_scale is not None:
                 for queue in self.queue_pollers:
