@@ -110,12 +110,16 @@ class FakeDeliveryLog:
 
 
 @dataclass
-class FakeBackoff:
+class FakeInFlight:
     postponed: list[tuple[str, int]] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
 
     def postpone(self, receipt_handle: str, receive_count: int) -> int:
         self.postponed.append((receipt_handle, receive_count))
         return 10 * receive_count
+
+    def settle(self, receipt_handle: str) -> None:
+        self.settled.append(receipt_handle)
 
 
 class InMemoryIdempotency(BasePersistenceLayer):

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 from practitioner_alerts_local import chaos
-from practitioner_alerts_local.stack import DEFAULT_TEMPLATE
-from practitioner_alerts_local.template import load_template
 
 SMALL = {"changes": 300, "calendars": 30, "seed": chaos.DEFAULT_SEED}
 LAST_LINE = re.compile(
@@ -32,37 +30,17 @@ EVERY_KIND_OF_CALL = {
 }
 
 
-def template_stream_retry_attempts() -> int:
-    detector = load_template(DEFAULT_TEMPLATE)["Resources"]["DetectorFunction"]
-    return int(detector["Properties"]["Events"]["AppointmentStream"]["Properties"]["MaximumRetryAttempts"])
-
-
 @pytest.fixture(scope="module")
 def as_shipped() -> chaos.ChaosResult:
+    """The template's own settings, under faults on every class of AWS call."""
     return chaos.run(**SMALL)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def stream_retries_until_record_age() -> chaos.ChaosResult:
-    # The template change proposed after the first chaos run: retry a failing stream batch until
-    # its records are an hour old (MaximumRecordAgeInSeconds) instead of five times in a row.
-    return chaos.run(**SMALL, stream_mapping_changes={"maximum_retry_attempts": -1})  # type: ignore[arg-type]
-
-
-@pytest.mark.xfail(
-    template_stream_retry_attempts() != -1,
-    strict=True,
-    reason="MaximumRetryAttempts 5: Lambda retries a stream batch at once, five failures in a row "
-    "give the batch up and its alerts are lost (on-failure records without a reason)",
-)
 def test_every_expected_alert_arrives_exactly_once_under_faults(as_shipped: chaos.ChaosResult) -> None:
-    assert as_shipped.ok, as_shipped.last_line()
-
-
-def test_with_stream_retries_bounded_by_record_age_every_alert_arrives_exactly_once(
-    stream_retries_until_record_age: chaos.ChaosResult,
-) -> None:
-    result = stream_retries_until_record_age
+    # Before the stream's retries were bounded by record age rather than by a count of 5, this
+    # lost alerts: Lambda retries at once, and five throttles in a row gave a batch up.
+    result = as_shipped
+    assert result.ok, result.last_line()
     assert (result.delivered, result.duplicates, result.lost, result.unexplained) == (
         result.expected,
         0,
@@ -76,20 +54,22 @@ def test_with_stream_retries_bounded_by_record_age_every_alert_arrives_exactly_o
     assert result.dead_letters.malformed_not_parked == 0
 
 
-def test_faults_were_injected_in_every_class_on_every_kind_of_call(
-    stream_retries_until_record_age: chaos.ChaosResult,
-) -> None:
-    faults = stream_retries_until_record_age.faults
+def test_faults_were_injected_in_every_class_on_every_kind_of_call(as_shipped: chaos.ChaosResult) -> None:
+    faults = as_shipped.faults
     for fault in chaos.Fault:
         assert sum(n for (_, f), n in faults.items() if f is fault) > 0, fault
+    assert set(as_shipped.calls) >= EVERY_KIND_OF_CALL
+    # At 10 %, a kind of call made 50 times or more goes unfaulted with odds below 1 in 190; rarer
+    # ones (parking the few malformed writes) may by chance draw no fault in a small run.
+    frequent = {call for call, count in as_shipped.calls.items() if count >= 50}
     faulted_calls = {call for (call, _), n in faults.items() if n}
-    assert faulted_calls >= EVERY_KIND_OF_CALL
+    assert frequent and frequent <= faulted_calls
 
 
 def test_the_honesty_boundary_holds_no_lost_response_from_sns_or_ses(
-    stream_retries_until_record_age: chaos.ChaosResult,
+    as_shipped: chaos.ChaosResult,
 ) -> None:
-    faults = stream_retries_until_record_age.faults
+    faults = as_shipped.faults
     for provider in ("sns publish", "ses send"):
         assert faults[(provider, chaos.Fault.READ_TIMEOUT)] == 0
 

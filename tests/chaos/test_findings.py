@@ -1,8 +1,4 @@
-"""What the first chaos runs found in the layer, pinned as strict expected failures.
-
-Each test passes once the finding is fixed; ``strict=True`` then turns the XPASS into a failure,
-so the marker is removed with the fix.
-"""
+"""What the first chaos runs found in the sender, each pinned by the test that failed before its fix."""
 
 from __future__ import annotations
 
@@ -11,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from practitioner_alerts.domain.notifications import notifications_for
@@ -20,10 +15,10 @@ from practitioner_alerts.rendering import Email
 from practitioner_alerts.sender import AlertSender
 from practitioner_alerts_local.functions import FakeLambdaContext
 from tests.fakes import (
-    FakeBackoff,
     FakeDeliveryLog,
     FakeEmail,
     FakeFeed,
+    FakeInFlight,
     FakeParkingLot,
     FakeSms,
     InMemoryIdempotency,
@@ -31,12 +26,6 @@ from tests.fakes import (
 from tests.integration.test_sender import WEBER, booking, sqs_event
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BatchProcessingError,
-    reason="Powertools raises BatchProcessingError when every message of the batch failed, before "
-    "AlertSender._back_off runs: the message comes back after the 180 s visibility timeout, not 10 s",
-)
 def test_a_throttled_sms_alone_in_its_batch_still_comes_back_after_the_short_back_off() -> None:
     # Low traffic: one appointment's alert is the whole batch, and SNS throttles it.
     sender = AlertSender(
@@ -48,14 +37,14 @@ def test_a_throttled_sms_alone_in_its_batch_still_comes_back_after_the_short_bac
         delivery_log=FakeDeliveryLog(),
         feed_days=30,
         sms_per_calendar_per_hour=30,
-        backoff=FakeBackoff(),
+        in_flight=FakeInFlight(),
     )
     sms_only = WEBER.model_copy(update={"alert_email": None})
 
     response = sender.handle(sqs_event(notifications_for(booking("apt-1"), sms_only, in_app=False)), None)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
-    assert isinstance(sender.backoff, FakeBackoff) and sender.backoff.postponed == [("r-0", 1)]
+    assert isinstance(sender.in_flight, FakeInFlight) and sender.in_flight.postponed == [("r-0", 1)]
 
 
 class _CompletionFails(InMemoryIdempotency):
@@ -92,13 +81,6 @@ class _CrashingOnceEmail(FakeEmail):
         return super().send(to, email, tags)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the SMS went out, its completion failed, then the invocation crashed on the e-mail: "
-    "Lambda returns the whole batch, the in-progress record has expired, the SMS goes out again. "
-    "Found with --crash-after-failed-completion; a fix must make the redelivery send nothing",
-)
 def test_a_crash_after_a_failed_completion_does_not_send_the_sms_again() -> None:
     sender = AlertSender(
         sms=FakeSms(),
@@ -109,7 +91,7 @@ def test_a_crash_after_a_failed_completion_does_not_send_the_sms_again() -> None
         delivery_log=FakeDeliveryLog(),
         feed_days=30,
         sms_per_calendar_per_hour=30,
-        backoff=FakeBackoff(),
+        in_flight=FakeInFlight(),
     )
     # One appointment's SMS and e-mail in one batch; the sender delivers them in that order.
     event = sqs_event(notifications_for(booking("apt-1"), WEBER, in_app=False))
@@ -120,6 +102,12 @@ def test_a_crash_after_a_failed_completion_does_not_send_the_sms_again() -> None
     time.sleep(0.1)  # the crashed invocation's time is up; its messages are visible again
     context = FakeLambdaContext("sender", "arn:aws:lambda:eu-central-1:123456789012:function:sender", 0.05)
 
-    sender.handle(event, context)  # type: ignore[arg-type]
+    # SQS redelivers what is still on the queue: the SMS was settled (deleted) as soon as its
+    # idempotency record could not be completed, so only the e-mail comes back.
+    assert isinstance(sender.in_flight, FakeInFlight)
+    settled = set(sender.in_flight.settled)
+    redelivered = {"Records": [r for r in event["Records"] if r["receiptHandle"] not in settled]}
+    sender.handle(redelivered, context)  # type: ignore[arg-type]
 
     assert isinstance(sender.sms, FakeSms) and len(sender.sms.outbox) == 1
+    assert isinstance(sender.email, FakeEmail) and len(sender.email.outbox) == 1

@@ -22,7 +22,7 @@ from practitioner_alerts.adapters.dynamodb import (
 )
 from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.adapters.sns import SmsGateway
-from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue, RetryLater
+from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages, NotificationQueue
 from practitioner_alerts.domain.notifications import AlertContent, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
@@ -253,9 +253,18 @@ def test_failed_messages_come_back_after_a_growing_delay() -> None:
     sqs = client("sqs")
     sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d")
     (message,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=600)["Messages"]
-    retry = RetryLater(sqs, url, first_delay=10, longest_delay=300)
-    assert [retry.delay_for(n) for n in (1, 2, 3, 6, 10)] == [10, 20, 40, 300, 300]
-    assert retry.postpone(message["ReceiptHandle"], receive_count=1) == 10
+    in_flight = InFlightMessages(sqs, url, first_delay=10, longest_delay=300)
+    assert [in_flight.delay_for(n) for n in (1, 2, 3, 6, 10)] == [10, 20, 40, 300, 300]
+    assert in_flight.postpone(message["ReceiptHandle"], receive_count=1) == 10
+
+
+def test_a_settled_message_leaves_the_queue_at_once() -> None:
+    url = make_fifo_queue("notifications")
+    sqs = client("sqs")
+    sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d")
+    (message,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]
+    InFlightMessages(sqs, url).settle(message["ReceiptHandle"])
+    assert receive_all(url) == []
 
 
 def test_fixed_settings_are_seen_at_once_while_valid_ones_are_cached() -> None:

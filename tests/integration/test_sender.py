@@ -18,7 +18,7 @@ from practitioner_alerts.domain.notifications import AlertContent, Notification,
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
-from tests.fakes import FakeBackoff, FakeDeliveryLog, FakeEmail, FakeFeed, FakeParkingLot, FakeSms
+from tests.fakes import FakeDeliveryLog, FakeEmail, FakeFeed, FakeInFlight, FakeParkingLot, FakeSms
 from tests.integration.conftest import client
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -96,7 +96,7 @@ def sender() -> AlertSender:
         delivery_log=FakeDeliveryLog(),
         feed_days=30,
         sms_per_calendar_per_hour=20,
-        backoff=FakeBackoff(),
+        in_flight=FakeInFlight(),
     )
 
 
@@ -167,7 +167,7 @@ def test_throttled_sms_retries_only_its_own_appointment(sender: AlertSender) -> 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
     assert len(sender.sms.outbox) == 1
     # Both held-back messages come back after a short, growing delay rather than the full timeout.
-    assert sender.backoff.postponed == [("r-0", 1), ("r-1", 1)]
+    assert sender.in_flight.postponed == [("r-0", 1), ("r-1", 1)]
     # The retry delivers the booking, then the cancellation, and nothing twice.
     retry = {"Records": event["Records"][:2]}
     assert sender.handle(retry, None) == {"batchItemFailures": []}

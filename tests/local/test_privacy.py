@@ -24,7 +24,9 @@ from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.scenario import DAY, ScenarioClock, demo_calendars, run_day
 from tests.conftest import EVENTS
 
-PHONE = re.compile(r"\+?\d[\d ()/-]{7,}\d")
+# International numbers anywhere; national ones are caught as the known values they are (ids,
+# sequence numbers and timestamps are long digit runs too, so a bare-digit pattern would cry wolf).
+PHONE = re.compile(r"\+\d[\d ()/-]{7,}\d")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # The sender's own address is configuration, not personal data.
 ALLOWED_EMAILS = {"alerts@example.com"}
@@ -95,9 +97,7 @@ def test_no_contact_or_patient_name_reaches_a_log_line_or_metric(
     for line in lines:
         for found in EMAIL.findall(line):
             assert found in ALLOWED_EMAILS, line[:200]
-        for found in PHONE.findall(line):
-            digits = re.sub(r"\D", "", found)
-            assert not digits.startswith(("49", "01", "44", "33")) or len(digits) < 10, line[:200]
+        assert not PHONE.search(line), line[:200]
 
 
 def test_metric_dimensions_carry_no_personal_data(logs: io.StringIO) -> None:

@@ -60,8 +60,9 @@ class DeliveryLog(Protocol):
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
 
 
-class Backoff(Protocol):
+class InFlight(Protocol):
     def postpone(self, receipt_handle: str, receive_count: int) -> int: ...
+    def settle(self, receipt_handle: str) -> None: ...
 
 
 class SmsCapReached(PermanentError):
@@ -88,7 +89,7 @@ class AlertSender:
     delivery_log: DeliveryLog
     feed_days: int
     sms_per_calendar_per_hour: int
-    backoff: Backoff | None = None
+    in_flight: InFlight | None = None
     # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
     clock: Callable[[], datetime] = field(default=_utc_now)
 
@@ -123,11 +124,13 @@ class AlertSender:
             except IdempotencyPersistenceLayerError as error:
                 if notification.notification_id in delivered:
                     # SNS/SES already accepted it; retrying would send it twice. The record stays
-                    # "in progress" and expires, which only matters if the same alert comes again.
+                    # "in progress" and expires, so the message leaves the queue now rather than at
+                    # the end of the batch, which a crash would prevent.
                     logger.warning(
                         "delivered, but the idempotency record could not be completed",
                         extra={"notification_id": notification.notification_id},
                     )
+                    self._settle(record)
                     return
                 raise TransientError("idempotency store unavailable; nothing was sent") from error
             except PermanentError as error:
@@ -136,6 +139,10 @@ class AlertSender:
         # Failing a message skips only the rest of its group (its appointment), keeping each
         # appointment's alerts in order while other appointments go on.
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # A batch whose every message failed is still a partial response, not a function error:
+        # otherwise Powertools raises before the back-off is applied, and a lone throttled SMS
+        # (common at low traffic) would wait the full visibility timeout (make chaos found it).
+        processor.raise_on_entire_batch_failure = False
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
@@ -251,17 +258,27 @@ class AlertSender:
         )
         metrics.add_metric(name="NotificationsParked", unit=MetricUnit.Count, value=1)
 
+    def _settle(self, record: SQSRecord) -> None:
+        if self.in_flight is None:
+            return
+        try:
+            self.in_flight.settle(record.receipt_handle)
+        except AlertError as error:
+            logger.warning(
+                "message not deleted early", extra={"message_id": record.message_id, "reason": error.reason}
+            )
+
     def _back_off(self, event: dict[str, Any], response: PartialItemFailureResponse) -> None:
         """Bring failed messages back sooner at first and later each time, instead of after the
         full visibility timeout every time; their group stays blocked meanwhile, keeping order."""
-        if self.backoff is None or not response["batchItemFailures"]:
+        if self.in_flight is None or not response["batchItemFailures"]:
             return
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         for raw in event.get("Records", []):
             record = SQSRecord(raw)
             if record.message_id in failed:
                 try:
-                    self.backoff.postpone(
+                    self.in_flight.postpone(
                         record.receipt_handle, int(record.attributes.approximate_receive_count)
                     )
                 except AlertError as error:

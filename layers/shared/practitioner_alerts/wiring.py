@@ -20,7 +20,7 @@ from practitioner_alerts.adapters.dynamodb import (
 )
 from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.adapters.sns import SmsGateway
-from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue, RetryLater
+from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages, NotificationQueue
 from practitioner_alerts.config import DetectorConfig, SenderConfig
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.sender import AlertSender
@@ -63,5 +63,5 @@ def build_sender(config: SenderConfig) -> AlertSender:
         delivery_log=DeliveryLogTable(dynamodb, config.delivery_log_table_name),
         feed_days=config.alert_feed_days,
         sms_per_calendar_per_hour=config.sms_per_calendar_per_hour,
-        backoff=RetryLater(sqs, config.notification_queue_url),
+        in_flight=InFlightMessages(sqs, config.notification_queue_url),
     )

@@ -91,12 +91,16 @@ class DeadLetterQueue:
             self._client.send_message(**request)
 
 
-class RetryLater:
-    """Puts a message that hit a transient failure back on the queue with a growing delay.
+class InFlightMessages:
+    """What the sender may do to the queue messages it is working on, beyond Lambda's own handling.
 
-    Without this a throttled message would come back after the full visibility timeout each
-    time and reach the dead-letter queue after maxReceiveCount tries, however short the
-    throttling was; with it, early retries are quick and later ones back off.
+    ``postpone`` puts a message that hit a transient failure back with a growing delay. Without it
+    a throttled message would come back after the full visibility timeout each time and reach
+    the dead-letter queue after maxReceiveCount tries, however short the throttling was.
+
+    ``settle`` deletes a message at once, for the one case where waiting for Lambda to delete it
+    at the end of the batch is unsafe: SNS or SES accepted it but its idempotency record could not
+    be completed, so a crash later in the invocation would have it delivered a second time.
     """
 
     def __init__(
@@ -110,6 +114,10 @@ class RetryLater:
     def delay_for(self, receive_count: int) -> int:
         delay: int = self._first_delay * 2 ** max(receive_count - 1, 0)
         return min(delay, self._longest_delay)
+
+    def settle(self, receipt_handle: str) -> None:
+        with aws_call("sqs.DeleteMessage"):
+            self._client.delete_message(QueueUrl=self._queue_url, ReceiptHandle=receipt_handle)
 
     def postpone(self, receipt_handle: str, receive_count: int) -> int:
         delay = self.delay_for(receive_count)
