@@ -19,6 +19,7 @@ help:
 	@echo "make test   - set up and run linters, type checks, template checks and every test"
 	@echo "make build  - sam build (arm64 layer wheels, no Docker)"
 	@echo "make bench  - side-by-side benchmarks (ratios)"
+	@echo "make chaos  - 5,000 appointment changes through the local pipeline under injected AWS faults (~4 min)"
 
 $(BIN)/.installed: pyproject.toml layers/shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,12 @@ test: lint typecheck template-check pytest
 # Side-by-side measurements; they print ratios and never fail a build.
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.settings_reads
+
+# 5,000 appointment changes across 200 calendars under injected AWS faults (~4 min on 2 cores);
+# the last line is the verdict, exit code 1 unless every expected alert arrived exactly once.
+# CI runs a 300-change version inside `make test` (tests/chaos).
+chaos: $(BIN)/.installed
+	$(BIN)/python -m practitioner_alerts_local.chaos
 
 build: $(SAM_VENV)/.installed
 	PYENV_VERSION=3.13.0 $(SAM) build
