@@ -522,10 +522,11 @@ class FaultInjector:
         tables: Mapping[str, str],
         queues: Mapping[str, str],
         *,
-        crash_after_failed_completion: bool = False,
+        crash_after_failed_completion: bool = True,
     ):
         self.rate = rate
-        # A repro switch for a finding: crash later in an invocation whose completion failed.
+        # Crashes later in an invocation whose completion failed are injected: the sender deletes
+        # such a message at once, so the crash cannot bring it back (a chaos finding, now fixed).
         self._crash_after_failed_completion = crash_after_failed_completion
         self.rng = rng
         self._tables = dict(tables)  # physical name -> target name
@@ -533,8 +534,8 @@ class FaultInjector:
         self._active = False
         # Set when SNS/SES accepted a message and its idempotency record is not complete yet: no
         # crash may be injected then (the honesty boundary above). If the completion fails, the
-        # record stays "in progress" and a crash later in the same invocation would bring the
-        # message back to be sent again: the window then stays open until the invocation ends.
+        # record stays "in progress"; the sender then deletes the message from the queue at once,
+        # and `crash_after_failed_completion=False` would keep crashes away until the invocation ends.
         self._accepted_unconfirmed = False
         self._completion_failed = False
         self.calls: Counter[str] = Counter()
@@ -838,7 +839,7 @@ def run(
     calendars: int = DEFAULT_CALENDARS,
     seed: int = DEFAULT_SEED,
     fault_rate: float = DEFAULT_FAULT_RATE,
-    crash_after_failed_completion: bool = False,
+    crash_after_failed_completion: bool = True,
     parameter_overrides: Mapping[str, str] | None = None,
     lambda_logs: TextIO | None = None,
     stream_mapping_changes: Mapping[str, Any] | None = None,
@@ -959,9 +960,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (fixed by default)")
     parser.add_argument("--fault-rate", type=float, default=DEFAULT_FAULT_RATE, help="share of calls faulted")
     parser.add_argument(
-        "--crash-after-failed-completion",
-        action="store_true",
-        help="also crash invocations after an idempotency completion failed (shows the duplicates it causes)",
+        "--spare-failed-completions",
+        dest="crash_after_failed_completion",
+        action="store_false",
+        help="inject no crash after an idempotency completion failed (before the sender settled such "
+        "messages at once, those crashes caused duplicates)",
     )
     args = parser.parse_args(argv)
     out = sys.stdout
