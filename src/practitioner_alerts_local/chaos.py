@@ -522,11 +522,10 @@ class FaultInjector:
         tables: Mapping[str, str],
         queues: Mapping[str, str],
         *,
-        crash_after_failed_completion: bool = True,
+        crash_after_failed_completion: bool = False,
     ):
         self.rate = rate
-        # Crashes later in an invocation whose completion failed are injected: the sender deletes
-        # such a message at once, so the crash cannot bring it back (a chaos finding, now fixed).
+        # A repro switch: crash even while a message whose completion failed is still on the queue.
         self._crash_after_failed_completion = crash_after_failed_completion
         self.rng = rng
         self._tables = dict(tables)  # physical name -> target name
@@ -534,8 +533,8 @@ class FaultInjector:
         self._active = False
         # Set when SNS/SES accepted a message and its idempotency record is not complete yet: no
         # crash may be injected then (the honesty boundary above). If the completion fails, the
-        # record stays "in progress"; the sender then deletes the message from the queue at once,
-        # and `crash_after_failed_completion=False` would keep crashes away until the invocation ends.
+        # record stays "in progress" and the sender deletes the message from the queue at once
+        # (a chaos finding): once that DeleteMessage went through, crashes are fair game again.
         self._accepted_unconfirmed = False
         self._completion_failed = False
         self.calls: Counter[str] = Counter()
@@ -664,6 +663,10 @@ class FaultInjector:
         error = "Error" in parsed
         if (service, operation) in _PROVIDERS and not error:
             self._accepted_unconfirmed = True
+        elif (service, operation) == ("sqs", "DeleteMessage") and not error and self._completion_failed:
+            # The sender settled the message whose completion failed: a crash can no longer
+            # bring it back.
+            self._accepted_unconfirmed = self._completion_failed = False
         else:
             self._completion_unconfirmed(call, took_effect=not error)
         if call.fault is Fault.PARTIAL_BATCH:
@@ -839,7 +842,7 @@ def run(
     calendars: int = DEFAULT_CALENDARS,
     seed: int = DEFAULT_SEED,
     fault_rate: float = DEFAULT_FAULT_RATE,
-    crash_after_failed_completion: bool = True,
+    crash_after_failed_completion: bool = False,
     parameter_overrides: Mapping[str, str] | None = None,
     lambda_logs: TextIO | None = None,
     stream_mapping_changes: Mapping[str, Any] | None = None,
@@ -960,11 +963,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (fixed by default)")
     parser.add_argument("--fault-rate", type=float, default=DEFAULT_FAULT_RATE, help="share of calls faulted")
     parser.add_argument(
-        "--spare-failed-completions",
-        dest="crash_after_failed_completion",
-        action="store_false",
-        help="inject no crash after an idempotency completion failed (before the sender settled such "
-        "messages at once, those crashes caused duplicates)",
+        "--crash-after-failed-completion",
+        action="store_true",
+        help="also crash while a message whose idempotency completion failed is still on the queue "
+        "(its early delete failed too): shows the duplicates that window causes",
     )
     args = parser.parse_args(argv)
     out = sys.stdout
