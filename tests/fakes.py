@@ -21,6 +21,7 @@ from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, In
 from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import AlertError
+from practitioner_alerts.sender import AlertSender
 
 if TYPE_CHECKING:
     from practitioner_alerts.rendering import Email
@@ -147,3 +148,20 @@ class InMemoryIdempotency(BasePersistenceLayer):
 
     def _delete_record(self, data_record: DataRecord) -> None:
         self.records.pop(data_record.idempotency_key, None)
+
+
+def fake_sender(**overrides: Any) -> AlertSender:
+    """The real sender over in-memory channels, feed, parking lot and idempotency records;
+    ``overrides`` swap in the collaborator a test is about."""
+    collaborators: dict[str, Any] = {
+        "sms": FakeSms(),
+        "email": FakeEmail(),
+        "feed": FakeFeed(),
+        "parking": FakeParkingLot(),
+        "idempotency_store": InMemoryIdempotency(),
+        "delivery_log": FakeDeliveryLog(),
+        "feed_days": 30,
+        "sms_per_calendar_per_hour": 30,
+        "in_flight": FakeInFlight(),
+    }
+    return AlertSender(**{**collaborators, **overrides})

@@ -12,33 +12,20 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from practitioner_alerts.domain.notifications import notifications_for
 from practitioner_alerts.errors import TransientError
 from practitioner_alerts.rendering import Email
-from practitioner_alerts.sender import AlertSender
 from practitioner_alerts_local.functions import FakeLambdaContext
 from tests.fakes import (
-    FakeDeliveryLog,
     FakeEmail,
-    FakeFeed,
     FakeInFlight,
-    FakeParkingLot,
     FakeSms,
     InMemoryIdempotency,
+    fake_sender,
 )
 from tests.integration.test_sender import WEBER, booking, sqs_event
 
 
 def test_a_throttled_sms_alone_in_its_batch_still_comes_back_after_the_short_back_off() -> None:
     # Low traffic: one appointment's alert is the whole batch, and SNS throttles it.
-    sender = AlertSender(
-        sms=FakeSms(failures=[TransientError("sns.Publish: Throttling")]),
-        email=FakeEmail(),
-        feed=FakeFeed(),
-        parking=FakeParkingLot(),
-        idempotency_store=InMemoryIdempotency(),
-        delivery_log=FakeDeliveryLog(),
-        feed_days=30,
-        sms_per_calendar_per_hour=30,
-        in_flight=FakeInFlight(),
-    )
+    sender = fake_sender(sms=FakeSms(failures=[TransientError("sns.Publish: Throttling")]))
     sms_only = WEBER.model_copy(update={"alert_email": None})
 
     response = sender.handle(sqs_event(notifications_for(booking("apt-1"), sms_only, in_app=False)), None)
@@ -82,17 +69,7 @@ class _CrashingOnceEmail(FakeEmail):
 
 
 def test_a_crash_after_a_failed_completion_does_not_send_the_sms_again() -> None:
-    sender = AlertSender(
-        sms=FakeSms(),
-        email=_CrashingOnceEmail(),
-        feed=FakeFeed(),
-        parking=FakeParkingLot(),
-        idempotency_store=_CompletionFails(),
-        delivery_log=FakeDeliveryLog(),
-        feed_days=30,
-        sms_per_calendar_per_hour=30,
-        in_flight=FakeInFlight(),
-    )
+    sender = fake_sender(email=_CrashingOnceEmail(), idempotency_store=_CompletionFails())
     # One appointment's SMS and e-mail in one batch; the sender delivers them in that order.
     event = sqs_event(notifications_for(booking("apt-1"), WEBER, in_app=False))
     context = FakeLambdaContext("sender", "arn:aws:lambda:eu-central-1:123456789012:function:sender", 0.05)

@@ -18,7 +18,10 @@ from practitioner_alerts.domain.notifications import AlertContent, Notification,
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
-from tests.fakes import FakeDeliveryLog, FakeEmail, FakeFeed, FakeInFlight, FakeParkingLot, FakeSms
+from tests.fakes import (
+    FakeDeliveryLog,
+    fake_sender,
+)
 from tests.integration.conftest import client
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -87,16 +90,9 @@ def sender() -> AlertSender:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    return AlertSender(
-        sms=FakeSms(),
-        email=FakeEmail(),
-        feed=FakeFeed(),
-        parking=FakeParkingLot(),
-        idempotency_store=DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=client("dynamodb")),
-        delivery_log=FakeDeliveryLog(),
-        feed_days=30,
-        sms_per_calendar_per_hour=20,
-        in_flight=FakeInFlight(),
+    # Idempotency on a real table: that is where "exactly once" is decided.
+    return fake_sender(
+        idempotency_store=DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=client("dynamodb"))
     )
 
 

@@ -19,16 +19,11 @@ from practitioner_alerts.domain.notifications import AlertContent
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.rendering import render_email, render_sms
 from practitioner_alerts.rendering.sms import count_segments
-from practitioner_alerts.sender import AlertSender
 from tests.fakes import (
-    FakeDeliveryLog,
-    FakeEmail,
-    FakeFeed,
     FakeParkingLot,
     FakeQueue,
     FakeSettings,
-    FakeSms,
-    InMemoryIdempotency,
+    fake_sender,
 )
 
 WEBER = CalendarSettings(calendar_id="cal-1", alert_email="p@example.com", alert_mobile="+4915123456789")
@@ -190,16 +185,7 @@ queue_body = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(queue_body, min_size=1, max_size=5))
 def test_no_queue_message_blocks_the_sender(bodies: list[str]) -> None:
-    sender = AlertSender(
-        sms=FakeSms(),
-        email=FakeEmail(),
-        feed=FakeFeed(),
-        parking=FakeParkingLot(),
-        idempotency_store=InMemoryIdempotency(),
-        delivery_log=FakeDeliveryLog(),
-        feed_days=30,
-        sms_per_calendar_per_hour=30,
-    )
+    sender = fake_sender(in_flight=None)
     event = {
         "Records": [
             {
