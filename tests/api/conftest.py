@@ -10,18 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from functions.settings_api import app
 from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, CalendarSettingsTable, FeedEntry
 from practitioner_alerts_local.api import LocalSettingsApi, LocalTokenIssuer
-
-SETTINGS_TABLE = "calendar-settings"
-DELIVERY_LOG_TABLE = "delivery-log"
-FEED_TABLE = "alerts-feed"
-QUEUE_NAME = "notifications.fifo"
+from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
 
 
 @dataclass
@@ -41,20 +36,23 @@ class Stack:
     dynamodb: Any
     sqs: Any
     queue_url: str
+    settings_table: str
+    feed_table: str
+    delivery_log_table: str
 
     @property
     def settings(self) -> CalendarSettingsTable:
-        return CalendarSettingsTable(self.dynamodb, SETTINGS_TABLE)
+        return CalendarSettingsTable(self.dynamodb, self.settings_table)
 
     @property
     def feed(self) -> AlertsFeedTable:
-        return AlertsFeedTable(self.dynamodb, FEED_TABLE)
+        return AlertsFeedTable(self.dynamodb, self.feed_table)
 
     def settings_items(self) -> list[dict[str, Any]]:
-        return list(self.dynamodb.scan(TableName=SETTINGS_TABLE)["Items"])
+        return list(self.dynamodb.scan(TableName=self.settings_table)["Items"])
 
     def feed_items(self) -> list[dict[str, Any]]:
-        return list(self.dynamodb.scan(TableName=FEED_TABLE)["Items"])
+        return list(self.dynamodb.scan(TableName=self.feed_table)["Items"])
 
     def queued(self) -> list[dict[str, Any]]:
         """Everything on the queue, received once (FIFO: up to 10 per call)."""
@@ -90,53 +88,21 @@ class Stack:
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=SETTINGS_TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "calendar_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "calendar_id", "KeyType": "HASH"}],
-        )
-        dynamodb.create_table(
-            TableName=FEED_TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "calendar_id", "AttributeType": "S"},
-                {"AttributeName": "alert_id", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "calendar_id", "KeyType": "HASH"},
-                {"AttributeName": "alert_id", "KeyType": "RANGE"},
-            ],
-        )
-        dynamodb.create_table(
-            TableName=DELIVERY_LOG_TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "calendar_id", "AttributeType": "S"},
-                {"AttributeName": "entry", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "calendar_id", "KeyType": "HASH"},
-                {"AttributeName": "entry", "KeyType": "RANGE"},
-            ],
-        )
-        sqs = boto3.client("sqs")
-        queue_url = sqs.create_queue(
-            QueueName=QUEUE_NAME,
-            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
-        )["QueueUrl"]
-        for name, value in {
-            "SETTINGS_TABLE_NAME": SETTINGS_TABLE,
-            "ALERTS_FEED_TABLE_NAME": FEED_TABLE,
-            "NOTIFICATION_QUEUE_URL": queue_url,
-            "CALENDARS_CLAIM": "calendars",
-            "TEST_ALERTS_PER_HOUR": "3",
-            "DELIVERY_LOG_TABLE_NAME": DELIVERY_LOG_TABLE,
-        }.items():
+        # The tables and the queue exactly as template.yaml declares them, and the function's
+        # environment as the template gives it (the local runtime's stack builder does both).
+        local = LocalStack.from_files(AwsClients(samconfig_region()))
+        local.create()
+        for name, value in local.function_environment("SettingsApiFunction").items():
             monkeypatch.setenv(name, value)
         app.settings_api.cache_clear()
-        yield Stack(dynamodb, sqs, queue_url)
+        yield Stack(
+            dynamodb=local.clients("dynamodb"),
+            sqs=local.clients("sqs"),
+            queue_url=local.ref("NotificationQueue"),
+            settings_table=local.ref("CalendarSettingsTable"),
+            feed_table=local.ref("AlertsFeedTable"),
+            delivery_log_table=local.ref("DeliveryLogTable"),
+        )
         app.settings_api.cache_clear()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, DeliveryLogTable
-from tests.api.conftest import DELIVERY_LOG_TABLE, ApiClient, Stack
+from tests.api.conftest import ApiClient, Stack
 
 SETTINGS = "/calendars/cal-a/alert-settings"
 
@@ -270,7 +270,7 @@ def test_other_mailboxes_get_no_advice(client: ApiClient, email: str) -> None:
 def test_the_last_delivery_failure_shows_until_the_contact_is_changed(
     client: ApiClient, stack: Stack
 ) -> None:
-    log = DeliveryLogTable(stack.dynamodb, DELIVERY_LOG_TABLE)
+    log = DeliveryLogTable(stack.dynamodb, stack.delivery_log_table)
     client.put(SETTINGS, {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"})
     log.record_failure(
         "cal-a", DeliveryFailure("email", "bounce: Permanent/General", "2027-09-08T11:05:00Z"), 1
