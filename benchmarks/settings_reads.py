@@ -34,6 +34,7 @@ from practitioner_alerts.adapters.dynamodb import (
     CalendarSettingsTable,
     InvalidSettings,
 )
+from practitioner_alerts.adapters.sqs import QueueOutcome
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.domain.settings import CalendarSettings
 
@@ -70,8 +71,8 @@ class PerRecordDetector(AlertDetector):
 
 
 class NullQueue:
-    def enqueue(self, notifications: Any) -> None:
-        return None
+    def enqueue_in_order(self, per_record: Any) -> QueueOutcome:
+        return QueueOutcome()
 
 
 class NullParking:

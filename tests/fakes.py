@@ -18,9 +18,10 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, InvalidSettings
+from practitioner_alerts.adapters.sqs import QueueOutcome
 from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts.domain.settings import CalendarSettings
-from practitioner_alerts.errors import AlertError
+from practitioner_alerts.errors import AlertError, PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
 
 if TYPE_CHECKING:
@@ -47,11 +48,25 @@ class FakeQueue:
     fail_for: set[str] = field(default_factory=set)  # appointment ids whose enqueue fails
     failure: type[AlertError] | None = None
 
+    requests: int = 0
+
     def enqueue(self, notifications: Sequence[Notification]) -> None:
         for notification in notifications:
             if self.failure and notification.alert.appointment_id in self.fail_for:
                 raise self.failure("queue said no")
         self.sent.extend(notifications)
+
+    def enqueue_in_order(self, per_record: Sequence[Sequence[Notification]]) -> QueueOutcome:
+        self.requests += 1
+        rejected: dict[int, str] = {}
+        for index, notifications in enumerate(per_record):
+            try:
+                self.enqueue(notifications)
+            except PermanentError as error:
+                rejected[index] = error.reason
+            except TransientError as error:
+                return QueueOutcome(rejected=rejected, retry_from=index, retry_reason=error.reason)
+        return QueueOutcome(rejected=rejected)
 
 
 @dataclass

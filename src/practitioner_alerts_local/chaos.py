@@ -534,9 +534,12 @@ class FaultInjector:
         # Set when SNS/SES accepted a message and its idempotency record is not complete yet: no
         # crash may be injected then (the honesty boundary above). If the completion fails, the
         # record stays "in progress" and the sender deletes the message from the queue at once
-        # (a chaos finding): once that DeleteMessage went through, crashes are fair game again.
+        # (a chaos finding): once every such message's DeleteMessage went through, crashes are
+        # fair game again.
         self._accepted_unconfirmed = False
-        self._completion_failed = False
+        # Messages whose completion failed and that are not deleted from the queue yet: each one
+        # would be sent again after a crash, so none may be injected until all are settled.
+        self._unsettled = 0
         self.calls: Counter[str] = Counter()
         self.faults: Counter[tuple[str, Fault]] = Counter()
         self._session = boto3._get_default_session()  # the handlers' clients come from it
@@ -558,11 +561,11 @@ class FaultInjector:
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
-        self._active, self._accepted_unconfirmed, self._completion_failed = True, False, False
+        self._active, self._accepted_unconfirmed, self._unsettled = True, False, 0
         try:
             yield
         finally:
-            self._active, self._accepted_unconfirmed, self._completion_failed = False, False, False
+            self._active, self._accepted_unconfirmed, self._unsettled = False, False, 0
 
     # -- Which call is it --------------------------------------------------------------------------
     def _target(self, service: str, operation: str, params: Mapping[str, Any]) -> str:
@@ -588,7 +591,7 @@ class FaultInjector:
             allowed.append(Fault.READ_TIMEOUT)
         if (service, operation) == ("sqs", "SendMessageBatch"):
             allowed.append(Fault.PARTIAL_BATCH)
-        if not self._accepted_unconfirmed:
+        if not self._accepted_unconfirmed and not self._unsettled:
             allowed.append(Fault.KILL)
         return allowed
 
@@ -648,12 +651,11 @@ class FaultInjector:
 
     def _completion_unconfirmed(self, call: _Call, *, took_effect: bool) -> None:
         """After a send, the next idempotency call is its completion (Powertools' UpdateItem)."""
-        if call.target != "idempotency" or not self._accepted_unconfirmed or self._completion_failed:
+        if call.target != "idempotency" or not self._accepted_unconfirmed:
             return
-        if took_effect or self._crash_after_failed_completion:
-            self._accepted_unconfirmed = False
-        else:
-            self._completion_failed = True
+        self._accepted_unconfirmed = False
+        if not took_effect and not self._crash_after_failed_completion:
+            self._unsettled += 1
 
     def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         call: _Call | None = context.get("chaos")
@@ -663,10 +665,10 @@ class FaultInjector:
         error = "Error" in parsed
         if (service, operation) in _PROVIDERS and not error:
             self._accepted_unconfirmed = True
-        elif (service, operation) == ("sqs", "DeleteMessage") and not error and self._completion_failed:
+        elif (service, operation) == ("sqs", "DeleteMessage") and not error and self._unsettled:
             # The sender settled the message whose completion failed: a crash can no longer
             # bring it back.
-            self._accepted_unconfirmed = self._completion_failed = False
+            self._unsettled -= 1
         else:
             self._completion_unconfirmed(call, took_effect=not error)
         if call.fault is Fault.PARTIAL_BATCH:

@@ -141,9 +141,10 @@ class PipelineObserver(logging.Handler):
     # -- logging.Handler --------------------------------------------------------------------------
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message == "decision":
+        if message == "decisions":
             with self._lock:
-                self.decisions.append({name: getattr(record, name, None) for name in DECISION_FIELDS})
+                for decision in getattr(record, "decisions", None) or []:
+                    self.decisions.append({name: decision.get(name) for name in DECISION_FIELDS})
         elif message == "notification delivered":
             self._attribute(getattr(record, "notification_id", None), getattr(record, "channel", None))
 

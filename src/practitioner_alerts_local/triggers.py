@@ -122,31 +122,8 @@ class StreamPoller:
             self._pending.append(_StreamBatch(kept, [now] * len(kept)))
 
     def _lambda_record(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """The record exactly as Lambda delivers it (moto's own shape differs in details)."""
-        stream = raw["dynamodb"]
-        created = stream["ApproximateCreationDateTime"]
-        created_seconds = created.timestamp() if isinstance(created, datetime) else float(created)
-        dynamodb: dict[str, Any] = {
-            "ApproximateCreationDateTime": int(created_seconds),
-            "Keys": _json_safe(stream["Keys"]),
-        }
-        for image in ("NewImage", "OldImage"):
-            if image in stream:
-                dynamodb[image] = _json_safe(stream[image])
-        dynamodb.update(
-            SequenceNumber=stream["SequenceNumber"],
-            SizeBytes=stream["SizeBytes"],
-            StreamViewType=stream["StreamViewType"],
-        )
-        record: dict[str, Any] = {
-            "eventID": raw["eventID"],
-            "eventName": raw["eventName"],
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": self._clients.region,
-            "dynamodb": dynamodb,
-            "eventSourceARN": self.config.stream_arn,
-        }
+        record = lambda_stream_record(raw, self._clients.region, self.config.stream_arn)
+        dynamodb = record["dynamodb"]
         key = _key_id(self.config.table, dynamodb["Keys"])
         if raw["eventName"] == "REMOVE" and key in self._ttl_deleted_keys:
             self._ttl_deleted_keys.discard(key)
@@ -286,6 +263,34 @@ class StreamPoller:
         self._clients("sqs").send_message(
             QueueUrl=self.config.on_failure_queue_url, MessageBody=json.dumps(failure)
         )
+
+
+def lambda_stream_record(raw: Mapping[str, Any], region: str, stream_arn: str) -> dict[str, Any]:
+    """A DynamoDB Streams record exactly as Lambda delivers it (moto's own shape differs in details)."""
+    stream = raw["dynamodb"]
+    created = stream["ApproximateCreationDateTime"]
+    created_seconds = created.timestamp() if isinstance(created, datetime) else float(created)
+    dynamodb: dict[str, Any] = {
+        "ApproximateCreationDateTime": int(created_seconds),
+        "Keys": _json_safe(stream["Keys"]),
+    }
+    for image in ("NewImage", "OldImage"):
+        if image in stream:
+            dynamodb[image] = _json_safe(stream[image])
+    dynamodb.update(
+        SequenceNumber=stream["SequenceNumber"],
+        SizeBytes=stream["SizeBytes"],
+        StreamViewType=stream["StreamViewType"],
+    )
+    return {
+        "eventID": raw["eventID"],
+        "eventName": raw["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
 
 
 def _iso(epoch_seconds: float) -> str:

@@ -71,6 +71,80 @@ def test_partial_failure_of_a_batch_send_is_not_taken_for_success() -> None:
             queue.enqueue(notifications_for(BOOKING, WEBER, in_app=False))
 
 
+def _alerts(*appointment_ids: str) -> list[list[Any]]:
+    return [
+        notifications_for(BOOKING.model_copy(update={"appointment_id": a}), WEBER, in_app=True)
+        for a in appointment_ids
+    ]
+
+
+def _requests(sqs: Any) -> list[list[dict[str, Any]]]:
+    sent: list[list[dict[str, Any]]] = []
+    sqs.meta.events.register(
+        "provide-client-params.sqs.SendMessageBatch", lambda params, **_: sent.append(params["Entries"])
+    )
+    return sent
+
+
+def test_a_batch_of_alerts_is_queued_ten_notifications_to_a_request() -> None:
+    url = make_fifo_queue("notifications")
+    sqs = client("sqs")
+    sent = _requests(sqs)
+    outcome = NotificationQueue(sqs, url).enqueue_in_order(_alerts(*(f"apt-{i}" for i in range(7))))
+    assert outcome.retry_from is None and not outcome.rejected
+    assert [len(entries) for entries in sent] == [10, 10, 1]
+    assert len(receive_all(url)) == 21
+
+
+def test_a_second_change_to_the_same_appointment_starts_a_new_request() -> None:
+    sqs = client("sqs")
+    sent = _requests(sqs)
+    url = make_fifo_queue("notifications")
+    booked, cancelled = _alerts("apt-1", "apt-1")
+    cancelled = [n.model_copy(update={"notification_id": n.notification_id + "-c"}) for n in cancelled]
+    NotificationQueue(sqs, url).enqueue_in_order([booked, cancelled])
+    # Refused alone, the booking could otherwise be overtaken by its cancellation in one request.
+    assert [len(entries) for entries in sent] == [3, 3]
+
+
+def test_a_failed_request_stops_the_batch_at_the_first_record_not_queued() -> None:
+    sqs = client("sqs")
+    queue = NotificationQueue(sqs, "https://sqs.eu-central-1.amazonaws.com/123456789012/n.fifo")
+    accepted = [{"Id": str(i), "MessageId": "m", "MD5OfMessageBody": "x"} for i in range(10)]
+    with Stubber(sqs) as stub:
+        stub.add_response("send_message_batch", {"Successful": accepted, "Failed": []})
+        stub.add_response(
+            "send_message_batch",
+            {
+                "Successful": accepted[:4] + accepted[5:],
+                "Failed": [{"Id": "4", "SenderFault": False, "Code": "InternalError"}],
+            },
+        )
+        outcome = queue.enqueue_in_order(_alerts(*(f"apt-{i}" for i in range(8))))
+        stub.assert_no_pending_responses()
+    # The failed entry (the 15th) belongs to the fifth alert: it and all after it go again.
+    assert outcome.retry_from == 4
+    assert "failed 1 of 10: InternalError" in outcome.retry_reason
+    assert not outcome.rejected
+
+
+def test_an_entry_sqs_will_never_take_rejects_only_its_record() -> None:
+    sqs = client("sqs")
+    queue = NotificationQueue(sqs, "https://sqs.eu-central-1.amazonaws.com/123456789012/n.fifo")
+    accepted = [{"Id": str(i), "MessageId": "m", "MD5OfMessageBody": "x"} for i in range(6)]
+    with Stubber(sqs) as stub:
+        stub.add_response(
+            "send_message_batch",
+            {
+                "Successful": accepted[:4] + accepted[5:],
+                "Failed": [{"Id": "4", "SenderFault": True, "Code": "InvalidParameterValue"}],
+            },
+        )
+        outcome = queue.enqueue_in_order(_alerts("apt-1", "apt-2"))
+    assert outcome.retry_from is None
+    assert outcome.rejected == {1: "sqs.SendMessageBatch rejected an entry: InvalidParameterValue"}
+
+
 def test_throttling_is_transient_and_a_rejected_address_is_permanent() -> None:
     sns = client("sns")
     gateway = SmsGateway(sns, "Praxis")

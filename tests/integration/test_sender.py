@@ -106,6 +106,14 @@ def test_each_channel_is_delivered_once_even_when_the_message_comes_again(sender
     assert entry.appointment_id == "apt-1001" and entry.kind == "booked"
 
 
+def test_the_feed_entry_needs_no_idempotency_record_and_still_appears_once(sender: AlertSender) -> None:
+    (in_app,) = (n for n in notifications_for(booking(), WEBER, in_app=True) if n.channel == "in_app")
+    sender.handle(sqs_event([in_app]), None)
+    sender.handle(sqs_event([in_app]), None)
+    assert len(sender.feed.entries) == 1  # type: ignore[attr-defined]
+    assert client("dynamodb").scan(TableName="idempotency")["Count"] == 0
+
+
 def test_sms_leaves_out_the_visit_motive_and_the_email_names_the_calendar(sender: AlertSender) -> None:
     sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
     (_, text), (_, mail) = sender.sms.outbox[0], sender.email.outbox[0]

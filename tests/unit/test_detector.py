@@ -141,6 +141,26 @@ def test_transient_failure_retries_from_that_record_and_keeps_order() -> None:
     assert {n.alert.appointment_id for n in queue.sent} == {"apt-1"}
 
 
+def test_a_whole_batch_is_queued_together_rather_than_record_by_record() -> None:
+    queue = FakeQueue()
+    detector = make_detector(queue=queue)
+    event = {"Records": [booking_for(f"apt-{i}", seq=str(i)) for i in range(1, 31)]}
+    assert detector.handle(event, None) == {"batchItemFailures": []}
+    assert queue.requests == 1
+    assert len(queue.sent) == 90
+
+
+def test_a_record_that_comes_again_is_not_parked_this_time() -> None:
+    queue = FakeQueue(fail_for={"apt-1"}, failure=TransientError)
+    detector = make_detector(queue=queue)
+    broken = booking_for("apt-bad", seq="2")
+    del broken["dynamodb"]["NewImage"]["starts_at"]
+    response = detector.handle({"Records": [booking_for("apt-1", seq="1"), broken]}, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "1"}, {"itemIdentifier": "2"}]}
+    # Parked on the retry, once, instead of now and again then.
+    assert detector.parking.parked == []
+
+
 def test_permanent_queue_rejection_parks_the_record() -> None:
     queue = FakeQueue(fail_for={"apt-1"}, failure=PermanentError)
     detector = make_detector(queue=queue)

@@ -1,8 +1,9 @@
 """The sender: queued notifications out to SNS (SMS), SES (e-mail) and the in-calendar feed.
 
-Every notification is delivered at most once thanks to Powertools idempotency keyed on its
+Every SMS and e-mail is delivered at most once thanks to Powertools idempotency keyed on its
 notification id: a queue message that comes again (a retry, a redelivery after a time-out, the
-same alert queued twice) finds the earlier result and sends nothing.
+same alert queued twice) finds the earlier result and sends nothing. The feed needs no such
+record: its entry is keyed by the notification and written only if absent.
 """
 
 from __future__ import annotations
@@ -118,7 +119,13 @@ class AlertSender:
             if notification is None:
                 return
             try:
-                deliver_once(notification=notification)
+                if notification.channel == "in_app":
+                    # The feed entry's key comes from the notification and its write is
+                    # conditional, so a repeat writes nothing: the idempotency record's two
+                    # writes would only double what an in-calendar alert costs.
+                    deliver(notification)
+                else:
+                    deliver_once(notification=notification)
             except IdempotencyAlreadyInProgressError as error:
                 raise TransientError("the same notification is being delivered right now") from error
             except IdempotencyPersistenceLayerError as error:

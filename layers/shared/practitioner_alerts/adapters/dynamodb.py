@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -145,14 +146,22 @@ class CalendarSettingsTable:
 
 
 def _settings_from_item(item: Mapping[str, Any]) -> CalendarSettings:
-    values = from_item(item)
+    outcome = _validated_settings(json.dumps(item, sort_keys=True, default=repr))
+    if isinstance(outcome, str):
+        raise PermanentError(outcome)
+    return outcome
+
+
+@lru_cache(maxsize=4096)
+def _validated_settings(item_json: str) -> CalendarSettings | str:
+    """Settings change rarely and every batch reads them again: an item validated once (number
+    and address checks are the detector's costliest step per calendar) is not validated again."""
+    values = from_item(json.loads(item_json))
     try:
         return CalendarSettings.model_validate(values)
     except ValidationError as error:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
-        raise PermanentError(
-            f"calendar settings of {values.get('calendar_id')!r} are invalid: {fields}"
-        ) from error
+        return f"calendar settings of {values.get('calendar_id')!r} are invalid: {fields}"
 
 
 @dataclass

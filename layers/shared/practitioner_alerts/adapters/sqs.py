@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from practitioner_alerts.adapters.aws_errors import aws_call
@@ -18,8 +19,28 @@ if TYPE_CHECKING:
 _BATCH_LIMIT = 10
 
 
+@dataclass(frozen=True)
+class QueueOutcome:
+    """What became of a stream batch's notifications, by the index of the record they came from.
+
+    ``rejected`` records had an entry SQS will never take (their reason says which); they are
+    parked, not retried. ``retry_from`` is the first record with an entry that failed for a
+    reason that may pass: nothing after it was sent, so it and everything after it go again.
+    """
+
+    rejected: Mapping[int, str] = field(default_factory=dict)
+    retry_from: int | None = None
+    retry_reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    record: int
+    notification: Notification
+
+
 class NotificationQueue:
-    """Queues notifications in appointment order, each exactly once.
+    """Queues notifications in appointment order, each exactly once, ten to a request.
 
     MessageGroupId is the appointment, so a cancellation can never overtake the booking it
     cancels; MessageDeduplicationId is the notification id, so a stream batch that comes again
@@ -31,33 +52,87 @@ class NotificationQueue:
         self._queue_url = queue_url
 
     def enqueue(self, notifications: Sequence[Notification]) -> None:
-        for start in range(0, len(notifications), _BATCH_LIMIT):
-            self._send_batch(notifications[start : start + _BATCH_LIMIT])
+        """Queues one alert's notifications, raising if any of them was not taken."""
+        outcome = self.enqueue_in_order([notifications])
+        if outcome.rejected:
+            raise PermanentError(outcome.rejected[0])
+        if outcome.retry_from is not None:
+            raise TransientError(outcome.retry_reason)
 
-    def _send_batch(self, notifications: Sequence[Notification]) -> None:
+    def enqueue_in_order(self, per_record: Sequence[Sequence[Notification]]) -> QueueOutcome:
+        """Queues a whole batch's notifications in as few requests as SQS allows.
+
+        Requests go out in record order and stop at the first one that failed for a reason that
+        may pass; so whatever the next attempt sends lands behind what this one sent."""
+        entries = [_Entry(index, n) for index, notifications in enumerate(per_record) for n in notifications]
+        rejected: dict[int, str] = {}
+        for chunk in _chunks(entries):
+            try:
+                failed = self._send_batch(chunk)
+            except PermanentError as error:
+                for entry in chunk:
+                    rejected.setdefault(entry.record, error.reason)
+                continue
+            except TransientError as error:
+                return QueueOutcome(rejected=rejected, retry_from=chunk[0].record, retry_reason=error.reason)
+            for entry, code, sender_fault in failed:
+                if sender_fault:
+                    rejected.setdefault(entry.record, f"sqs.SendMessageBatch rejected an entry: {code}")
+            transient = [entry.record for entry, _, sender_fault in failed if not sender_fault]
+            if transient:
+                first = min(transient)
+                codes = ", ".join(sorted({code for _, code, _ in failed}))
+                return QueueOutcome(
+                    rejected={i: r for i, r in rejected.items() if i < first},
+                    retry_from=first,
+                    retry_reason=f"sqs.SendMessageBatch failed {len(failed)} of {len(chunk)}: {codes}",
+                )
+        return QueueOutcome(rejected=rejected)
+
+    def _send_batch(self, chunk: Sequence[_Entry]) -> list[tuple[_Entry, str, bool]]:
         entries = [
             {
                 "Id": str(index),
-                "MessageBody": notification.model_dump_json(),
-                "MessageGroupId": notification.alert.appointment_id,
-                "MessageDeduplicationId": notification.notification_id,
-                "MessageAttributes": {"channel": {"DataType": "String", "StringValue": notification.channel}},
+                "MessageBody": entry.notification.model_dump_json(),
+                "MessageGroupId": entry.notification.alert.appointment_id,
+                "MessageDeduplicationId": entry.notification.notification_id,
+                "MessageAttributes": {
+                    "channel": {"DataType": "String", "StringValue": entry.notification.channel}
+                },
             }
-            for index, notification in enumerate(notifications)
+            for index, entry in enumerate(chunk)
         ]
         with aws_call("sqs.SendMessageBatch"):
             response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)  # type: ignore[arg-type]
-        failed = response.get("Failed", [])
-        if failed:
-            # Entries that did go through are deduplicated when the record is retried.
-            codes = sorted({entry.get("Code", "Unknown") for entry in failed})
-            if all(entry.get("SenderFault") for entry in failed):
-                raise PermanentError(
-                    f"sqs.SendMessageBatch rejected {len(failed)} entries: {', '.join(codes)}"
-                )
-            raise TransientError(
-                f"sqs.SendMessageBatch failed {len(failed)} of {len(entries)}: {', '.join(codes)}"
+        # Entries that did go through are deduplicated when the record is retried.
+        return [
+            (
+                chunk[int(failure["Id"])],
+                failure.get("Code", "Unknown"),
+                bool(failure.get("SenderFault")),
             )
+            for failure in response.get("Failed", [])
+        ]
+
+
+def _chunks(entries: Sequence[_Entry]) -> Iterator[list[_Entry]]:
+    """Splits into requests of at most ten entries, in order.
+
+    A request also ends before a second record's entry for an appointment already in it: SQS
+    takes or refuses each entry on its own, so a booking refused in the same request as its
+    cancellation could otherwise let the cancellation into the queue first."""
+    chunk: list[_Entry] = []
+    records_by_appointment: dict[str, int] = {}
+    for entry in entries:
+        appointment = entry.notification.alert.appointment_id
+        earlier = records_by_appointment.get(appointment, entry.record)
+        if len(chunk) == _BATCH_LIMIT or earlier != entry.record:
+            yield chunk
+            chunk, records_by_appointment = [], {}
+        chunk.append(entry)
+        records_by_appointment[appointment] = entry.record
+    if chunk:
+        yield chunk
 
 
 class DeadLetterQueue:

@@ -22,10 +22,13 @@ TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 StreamEventName = Literal["INSERT", "MODIFY", "REMOVE"]
 
 
+_NUMBERS = (int, float, Decimal)  # a tuple: isinstance() on it is many times faster than on a union
+
+
 def _timestamp_text(value: object) -> object:
     # The contract says S; a number would be read by pydantic as epoch seconds and silently
     # accepted, so insist on text and let the ISO-8601 parser name the problem.
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, _NUMBERS):
         raise ValueError("must be an ISO-8601 string with an offset, e.g. 2027-09-09T12:00:00+02:00")
     return value
 

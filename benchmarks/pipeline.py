@@ -1,0 +1,261 @@
+"""The whole pipeline on the local runtime: AWS calls against the design's floor, and latency.
+
+**Calls.** The booking platform's writes (`benchmarks.workload`) go into the appointments table
+and the pipeline drains. Every AWS call the functions make is counted with a botocore
+``before-parameter-build`` hook on boto3's default session (the one their clients come from), but only
+while one of them is being invoked, so the trigger emulation's own polling and deleting is not
+counted. The floor is what the design cannot do without: ``ceil(messages / 10)`` queue sends,
+one settings read per stream batch, and per delivered message two idempotency writes plus the
+delivery itself (SNS, SES, or the feed table's write for the in-calendar alert).
+
+**Latency.** The same writes at a steady rate, in real time, with the stream polled four times
+a second as Lambda polls a shard and the queue read as soon as it has messages; the template's
+own batching settings apply. From each PutItem/UpdateItem to SNS or SES accepting its SMS or
+e-mail; the patient's name carries a token that ties the accepted text to its write.
+
+    .venv/bin/python -m benchmarks.pipeline [--changes 1000] [--latency-changes 300] [--rate 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import email
+import email.policy
+import math
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import boto3
+
+from benchmarks.workload import CALENDARS, SEED
+from practitioner_alerts_local.chaos import SCENARIO_CLOCK, TOKEN, make_plan, write_to_table
+from practitioner_alerts_local.runtime import LocalRuntime
+
+STREAM_POLLS_PER_SECOND = 4  # Lambda reads each shard four times a second
+DELIVERIES = {("sns", "Publish"), ("sesv2", "SendEmail")}
+
+
+@dataclass
+class CallCounter:
+    """AWS calls the functions make, by function and ``service.Operation``."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    invocations: Counter[str] = field(default_factory=Counter)
+    cpu_seconds: Counter[str] = field(default_factory=Counter)
+    queued_messages: int = 0
+    feed_writes: int = 0
+    accepted: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, text)
+    _function: str | None = None
+
+    def scope(self, name: str) -> Any:
+        @contextlib.contextmanager
+        def invocation() -> Iterator[None]:
+            self._function = name
+            self.invocations[name] += 1
+            started = time.thread_time()
+            try:
+                yield
+            finally:
+                self.cpu_seconds[name] += time.thread_time() - started
+                self._function = None
+
+        return invocation
+
+    def before_parameter_build(
+        self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        if self._function is None:
+            return
+        service, operation = model.service_model.service_id.hyphenize(), model.name
+        self.calls[f"{service}.{operation}"] += 1
+        if (service, operation) == ("sqs", "SendMessageBatch"):
+            self.queued_messages += len(params.get("Entries", []))
+        context["bench_params"] = params
+
+    def after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        params = context.get("bench_params")
+        if params is None or "Error" in parsed:
+            return
+        service, operation = model.service_model.service_id.hyphenize(), model.name
+        if (service, operation) in DELIVERIES:
+            self.accepted.append((time.monotonic(), _text_of(service, params)))
+
+    @contextlib.contextmanager
+    def installed(self, runtime: LocalRuntime) -> Iterator[CallCounter]:
+        session = boto3._get_default_session()
+        session.events.register(
+            "before-parameter-build", self.before_parameter_build, unique_id="bench-before"
+        )
+        session.events.register("after-call", self.after_call, unique_id="bench-after")
+        for logical_id in ("DetectorFunction", "SenderFunction"):
+            runtime.function(logical_id).invocation_scope = self.scope(logical_id)
+        try:
+            yield self
+        finally:
+            session.events.unregister("before-parameter-build", unique_id="bench-before")
+            session.events.unregister("after-call", unique_id="bench-after")
+
+
+def _text_of(service: str, params: dict[str, Any]) -> str:
+    if service == "sns":
+        return str(params.get("Message", ""))
+    raw = params["Content"]["Raw"]["Data"]
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    return str(message["Subject"] or "")
+
+
+@dataclass(frozen=True)
+class CallEconomy:
+    changes: int
+    calls: dict[str, int]
+    detector_invocations: int
+    sender_invocations: int
+    messages: int
+    delivered: int
+    floor: int
+    detector_cpu_ms: float
+    sender_cpu_ms: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def ratio(self) -> float:
+        return self.total / self.floor
+
+
+def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) -> CallEconomy:
+    plan = make_plan(changes, calendars, seed)
+    counter = CallCounter()
+    with LocalRuntime.embedded(clock=SCENARIO_CLOCK.timestamp) as runtime, counter.installed(runtime):
+        runtime.put_calendars(calendar.settings for calendar in plan.calendars if calendar.stored)
+        feed_table = runtime.stack.ref("AlertsFeedTable")
+        dynamodb, table = runtime.clients("dynamodb"), runtime.appointments_table()
+        for write in plan.writes:
+            write_to_table(dynamodb, table, write)
+        runtime.drain()
+        feed_writes = len(runtime.feed())
+        assert feed_table  # the feed is part of the design's deliveries
+    delivered = len(counter.accepted) + feed_writes
+    detector_batches = counter.invocations["DetectorFunction"]
+    floor = math.ceil(counter.queued_messages / 10) + detector_batches + 3 * delivered
+    return CallEconomy(
+        changes=len(plan.writes),
+        calls=dict(sorted(counter.calls.items())),
+        detector_invocations=detector_batches,
+        sender_invocations=counter.invocations["SenderFunction"],
+        messages=counter.queued_messages,
+        delivered=delivered,
+        floor=floor,
+        detector_cpu_ms=counter.cpu_seconds["DetectorFunction"] * 1000,
+        sender_cpu_ms=counter.cpu_seconds["SenderFunction"] * 1000,
+    )
+
+
+@dataclass(frozen=True)
+class Latency:
+    changes: int
+    rate_per_second: float
+    delivered: int
+    p50_s: float
+    p99_s: float
+    max_s: float
+    batching_window_s: float
+
+
+def latency(
+    changes: int,
+    rate_per_second: float,
+    *,
+    batching_window: float | None = None,
+    calendars: int = CALENDARS,
+    seed: int = SEED,
+) -> Latency:
+    """``batching_window``: a what-if for the stream's MaximumBatchingWindowInSeconds; by
+    default the template's own applies."""
+    plan = make_plan(changes, calendars, seed)
+    counter = CallCounter()
+    put_at: dict[tuple[int, int], float] = {}
+    mappings = (
+        None
+        if batching_window is None
+        else lambda stack: [
+            replace(mapping, batching_window_seconds=batching_window) for mapping in stack.stream_mappings()
+        ]
+    )
+    with (
+        LocalRuntime.embedded(clock=SCENARIO_CLOCK.timestamp, stream_mappings=mappings) as runtime,
+        counter.installed(runtime),
+    ):
+        runtime.put_calendars(calendar.settings for calendar in plan.calendars if calendar.stored)
+        dynamodb, table = runtime.clients("dynamodb"), runtime.appointments_table()
+        (stream,) = runtime.stream_pollers
+        started = time.monotonic()
+        next_poll = started
+        pending = list(plan.writes)
+        while pending or not stream.idle:
+            now = time.monotonic()
+            while pending and started + (len(plan.writes) - len(pending)) / rate_per_second <= now:
+                write = pending.pop(0)
+                write_to_table(dynamodb, table, write)
+                put_at[(write.appointment, write.number)] = time.monotonic()
+            if now >= next_poll:
+                next_poll = now + 1 / STREAM_POLLS_PER_SECOND
+                stream.read_shard()
+                while stream.poll(drain=False):
+                    pass
+                for queue in runtime.queue_pollers:
+                    while queue.poll(drain=False):
+                        pass
+            time.sleep(max(0.0, min(next_poll, started + 10**9) - time.monotonic()) / 4)
+        runtime.drain()  # anything still held (nothing, normally)
+        batching_window = stream.config.batching_window_seconds
+    delays = []
+    for accepted_at, text in counter.accepted:
+        token = TOKEN.search(text)
+        if token is not None and (key := (int(token.group(1)), int(token.group(2)))) in put_at:
+            delays.append(accepted_at - put_at[key])
+    delays.sort()
+    return Latency(
+        changes=len(plan.writes),
+        rate_per_second=rate_per_second,
+        delivered=len(delays),
+        p50_s=statistics.median(delays) if delays else math.nan,
+        p99_s=delays[min(len(delays) - 1, math.ceil(0.99 * len(delays)) - 1)] if delays else math.nan,
+        max_s=delays[-1] if delays else math.nan,
+        batching_window_s=batching_window,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=1000)
+    parser.add_argument("--latency-changes", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=10.0, help="writes per second for the latency run")
+    parser.add_argument("--batching-window", type=float, help="what-if for the stream's batching window (s)")
+    args = parser.parse_args(argv)
+    economy = call_economy(args.changes)
+    print(
+        f"{economy.changes} changes -> {economy.messages} messages queued, {economy.delivered} delivered; "
+        f"{economy.detector_invocations} detector and {economy.sender_invocations} sender invocations"
+    )
+    for call, count in economy.calls.items():
+        print(f"  {call:32}{count:>7}")
+    print(f"AWS calls {economy.total} vs floor {economy.floor}: x{economy.ratio:.3f}")
+    result = latency(args.latency_changes, args.rate, batching_window=args.batching_window)
+    print(
+        f"latency, {result.changes} changes at {result.rate_per_second:g}/s, batching window "
+        f"{result.batching_window_s:g} s: p50 {result.p50_s:.2f} s, p99 {result.p99_s:.2f} s, "
+        f"max {result.max_s:.2f} s over {result.delivered} SMS/e-mails"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
