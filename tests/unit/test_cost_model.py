@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cost_model import (
+    DEFAULT_DOC,
     PRICES,
     CostInputs,
     FunctionUsage,
@@ -152,3 +153,9 @@ def test_default_sampling_keeps_one_a_second_and_five_percent_of_the_rest() -> N
     assert default_sampled_traces(100, 1_000_000) == pytest.approx(100, rel=1e-3)
     # Dense traffic: 100 a second for 1,000 s -> 1 + 5% of 99 a second.
     assert default_sampled_traces(100_000, 1_000) == pytest.approx(1_000 * (1 + 0.05 * 99))
+
+
+def test_the_committed_doc_is_the_generated_one(example: CostInputs) -> None:
+    assert DEFAULT_DOC.read_text("utf-8") == render_markdown(example, estimate(example)), (
+        "docs/cost-model.md is stale or was edited by hand: run python -m benchmarks.cost_model"
+    )
