@@ -12,13 +12,13 @@ PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || com
 export AWS_DEFAULT_REGION ?= eu-central-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install demo test lint typecheck template-check pytest build bench chaos clean
+.PHONY: help install demo test lint typecheck template-check pytest build bench bench-smoke chaos clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on the embedded local stack"
 	@echo "make test   - set up and run linters, type checks, template checks and every test"
 	@echo "make build  - sam build (arm64 layer wheels, no Docker)"
-	@echo "make bench  - side-by-side benchmarks (ratios)"
+	@echo "make bench  - side-by-side benchmarks: a table of ratios and bench-results.json (~4 min)"
 	@echo "make chaos  - 5,000 appointment changes through the local pipeline under injected AWS faults (~4 min)"
 
 $(BIN)/.installed: pyproject.toml layers/shared/requirements.txt
@@ -66,11 +66,18 @@ template-check: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.instal
 pytest: $(BIN)/.installed $(DDB_LOCAL)
 	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
-test: lint typecheck template-check pytest
+test: lint typecheck template-check pytest bench-smoke
 
-# Side-by-side measurements; they print ratios and never fail a build.
-bench: $(BIN)/.installed
+# Side-by-side measurements: ratios measured in one run, written to bench-results.json and
+# docs/cost-model.md. They never fail a build; bench-smoke (part of `make test`) runs them with
+# tiny inputs only to keep them working, and writes its figures under .bench-smoke/.
+bench: $(BIN)/.installed $(SAM_VENV)/.installed
+	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.settings_reads
+
+bench-smoke: $(BIN)/.installed $(SAM_VENV)/.installed
+	mkdir -p .bench-smoke
+	$(BIN)/python -m benchmarks --smoke --output .bench-smoke/bench-results.json
 
 # 5,000 appointment changes across 200 calendars under injected AWS faults (~4 min on 2 cores);
 # the last line is the verdict, exit code 1 unless every expected alert arrived exactly once.

@@ -366,6 +366,8 @@ class CostInputs:
     fixed_monthly: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     # segments per SMS, to turn segments back into messages for the e-mail-only comparison.
     sms_segments_per_message: float = 1.0
+    # how these inputs were measured or modelled, listed first among the doc's assumptions.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -940,6 +942,7 @@ def render_markdown(inputs: CostInputs, report: CostReport) -> str:
 def _assumptions(inputs: CostInputs) -> list[str]:
     idle = IDLE_SQS_POLLERS * IDLE_RECEIVES_PER_POLLER_MINUTE * MINUTES_PER_MONTH
     return [
+        *inputs.notes,
         "Free tiers are not subtracted (Lambda, SQS, KMS, X-Ray and CloudWatch all have one); list "
         "prices, no Savings Plans, the first volume tier of every tiered price.",
         "Lambda: requests plus arm64 GB-seconds, GB-s = invocations x billed ms / 1000 x memory MB / 1024, "

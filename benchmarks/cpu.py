@@ -23,6 +23,7 @@ import json
 import os
 import statistics
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,6 +46,9 @@ from practitioner_alerts.adapters.sns import SmsGateway
 from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages, NotificationQueue
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.sender import AlertSender
+
+# Benchmarks call the sender without a Lambda context, so Powertools cannot see the time left.
+warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
 
 QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/123456789012/practitioner-alerts-NotificationQueue.fifo"
 QUEUE_ARN = "arn:aws:sqs:eu-central-1:123456789012:practitioner-alerts-NotificationQueue.fifo"
@@ -155,6 +159,25 @@ def queue_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _entries_of(aws: FakeAwsClient, event_text: str, detector: AlertDetector) -> list[dict[str, Any]]:
+    aws.requests.clear()
+    detector.handle(json.loads(event_text), None)
+    return [e for op, p in aws.requests if op == "SendMessageBatch" for e in p["Entries"]]
+
+
+def _queues_something(detector: AlertDetector, *, aws: FakeAwsClient, record: dict[str, Any]) -> bool:
+    return bool(_entries_of(aws, json.dumps({"Records": [record]}), detector))
+
+
+def _median_ms(run: Callable[[], object], samples: int) -> float:
+    times = []
+    for _ in range(samples):
+        started = time.thread_time()
+        run()
+        times.append(time.thread_time() - started)
+    return statistics.median(times) * 1000
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -220,6 +243,17 @@ def measure(records: int = 1000, samples: int = 15) -> dict[str, Any]:
                 json.dumps(request)
 
         sender_timing = side_by_side(send, sender_floor, max(3, samples // 3), fresh_events)
+
+        # What one invocation costs when traffic is low: one record, one alert's notifications.
+        alert = next(
+            i
+            for i, r in enumerate(workload.records)
+            if _queues_something(detector, aws=detector_aws, record=r)
+        )
+        one_record = json.dumps({"Records": [workload.records[alert]]})
+        one_alert = json.dumps({"Records": queue_records(_entries_of(detector_aws, one_record, detector))})
+        detector_one_ms = _median_ms(lambda: detector.handle(json.loads(one_record), None), samples)
+        sender_one_ms = _median_ms(lambda: sender.handle(json.loads(one_alert), None), samples)
     return {
         "records": len(workload.records),
         "messages": len(messages),
@@ -230,6 +264,8 @@ def measure(records: int = 1000, samples: int = 15) -> dict[str, Any]:
         "sender_ms": sender_timing.code_ms,
         "sender_floor_ms": sender_timing.floor_ms,
         "sender_cpu_ratio": sender_timing.ratio,
+        "detector_one_record_ms": detector_one_ms,
+        "sender_one_alert_ms": sender_one_ms,
     }
 
 

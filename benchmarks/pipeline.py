@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import email
 import email.policy
+import io
 import math
 import statistics
 import time
@@ -31,8 +32,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
+import phonenumbers
 
 from benchmarks.workload import CALENDARS, SEED
+from practitioner_alerts.rendering.sms import count_segments
 from practitioner_alerts_local.chaos import SCENARIO_CLOCK, TOKEN, make_plan, write_to_table
 from practitioner_alerts_local.runtime import LocalRuntime
 
@@ -45,11 +48,14 @@ class CallCounter:
     """AWS calls the functions make, by function and ``service.Operation``."""
 
     calls: Counter[str] = field(default_factory=Counter)
+    by_function: dict[str, Counter[str]] = field(default_factory=dict)
     invocations: Counter[str] = field(default_factory=Counter)
     cpu_seconds: Counter[str] = field(default_factory=Counter)
     queued_messages: int = 0
-    feed_writes: int = 0
     accepted: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, text)
+    sms_segments: Counter[str] = field(default_factory=Counter)  # by the number's country
+    emails: int = 0
+    tables: dict[str, str] = field(default_factory=dict)  # physical name -> logical id
     _function: str | None = None
 
     def scope(self, name: str) -> Any:
@@ -72,7 +78,10 @@ class CallCounter:
         if self._function is None:
             return
         service, operation = model.service_model.service_id.hyphenize(), model.name
-        self.calls[f"{service}.{operation}"] += 1
+        table = params.get("TableName") or next(iter(params.get("RequestItems") or {}), None)
+        where = f"@{self.tables.get(str(table), table)}" if service == "dynamodb" and table else ""
+        self.calls[f"{service}.{operation}{where}"] += 1
+        self.by_function.setdefault(self._function, Counter())[f"{service}.{operation}{where}"] += 1
         if (service, operation) == ("sqs", "SendMessageBatch"):
             self.queued_messages += len(params.get("Entries", []))
         context["bench_params"] = params
@@ -83,7 +92,14 @@ class CallCounter:
             return
         service, operation = model.service_model.service_id.hyphenize(), model.name
         if (service, operation) in DELIVERIES:
-            self.accepted.append((time.monotonic(), _text_of(service, params)))
+            text = _text_of(service, params)
+            self.accepted.append((time.monotonic(), text))
+            if service == "sns":
+                number = phonenumbers.parse(str(params["PhoneNumber"]))
+                country = phonenumbers.region_code_for_number(number) or "unknown"
+                self.sms_segments[country] += count_segments(str(params["Message"])).segments
+            else:
+                self.emails += 1
 
     @contextlib.contextmanager
     def installed(self, runtime: LocalRuntime) -> Iterator[CallCounter]:
@@ -94,6 +110,11 @@ class CallCounter:
         session.events.register("after-call", self.after_call, unique_id="bench-after")
         for logical_id in ("DetectorFunction", "SenderFunction"):
             runtime.function(logical_id).invocation_scope = self.scope(logical_id)
+        self.tables = {
+            runtime.stack.ref(logical_id): logical_id
+            for logical_id, resource in runtime.stack.template.resources.items()
+            if resource.get("Type") == "AWS::DynamoDB::Table"
+        }
         try:
             yield self
         finally:
@@ -113,6 +134,7 @@ def _text_of(service: str, params: dict[str, Any]) -> str:
 class CallEconomy:
     changes: int
     calls: dict[str, int]
+    calls_by_function: dict[str, dict[str, int]]  # by logical id
     detector_invocations: int
     sender_invocations: int
     messages: int
@@ -120,6 +142,10 @@ class CallEconomy:
     floor: int
     detector_cpu_ms: float
     sender_cpu_ms: float
+    alerting_changes: int
+    sms_segments_by_country: dict[str, int]
+    emails: int
+    log_bytes: int  # everything both functions wrote: Powertools JSON lines and EMF metrics
 
     @property
     def total(self) -> int:
@@ -133,21 +159,24 @@ class CallEconomy:
 def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) -> CallEconomy:
     plan = make_plan(changes, calendars, seed)
     counter = CallCounter()
-    with LocalRuntime.embedded(clock=SCENARIO_CLOCK.timestamp) as runtime, counter.installed(runtime):
+    logs = _ByteCounter()
+    with (
+        LocalRuntime.embedded(clock=SCENARIO_CLOCK.timestamp, lambda_logs=logs) as runtime,
+        counter.installed(runtime),
+    ):
         runtime.put_calendars(calendar.settings for calendar in plan.calendars if calendar.stored)
-        feed_table = runtime.stack.ref("AlertsFeedTable")
         dynamodb, table = runtime.clients("dynamodb"), runtime.appointments_table()
         for write in plan.writes:
             write_to_table(dynamodb, table, write)
         runtime.drain()
         feed_writes = len(runtime.feed())
-        assert feed_table  # the feed is part of the design's deliveries
     delivered = len(counter.accepted) + feed_writes
     detector_batches = counter.invocations["DetectorFunction"]
     floor = math.ceil(counter.queued_messages / 10) + detector_batches + 3 * delivered
     return CallEconomy(
         changes=len(plan.writes),
         calls=dict(sorted(counter.calls.items())),
+        calls_by_function={name: dict(sorted(c.items())) for name, c in counter.by_function.items()},
         detector_invocations=detector_batches,
         sender_invocations=counter.invocations["SenderFunction"],
         messages=counter.queued_messages,
@@ -155,7 +184,25 @@ def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) 
         floor=floor,
         detector_cpu_ms=counter.cpu_seconds["DetectorFunction"] * 1000,
         sender_cpu_ms=counter.cpu_seconds["SenderFunction"] * 1000,
+        alerting_changes=sum(1 for write in plan.writes if write.alert),
+        sms_segments_by_country=dict(counter.sms_segments),
+        emails=counter.emails,
+        log_bytes=logs.bytes,
     )
+
+
+class _ByteCounter(io.TextIOBase):
+    """Where the functions' output goes: only its size is kept."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.bytes += len(text.encode("utf-8"))
+        return len(text)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,232 @@
+"""`make bench`: every benchmark in one run, a table of ratios, and bench-results.json.
+
+Each figure is measured side by side in this one run (code against its floor, handler imports
+against ``import boto3``), so it is a ratio that does not depend on how busy the machine is.
+`--smoke` runs everything with tiny inputs, only to keep the benchmarks working (CI does this;
+it asserts nothing about speed).
+
+    .venv/bin/python -m benchmarks [--smoke] [--no-build] [--output bench-results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import cost_model, cpu, imports, layer_size, pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results.json"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    changes: int  # records for the detector's CPU run and the AWS-call count
+    cpu_samples: int
+    import_samples: int
+    latency_changes: int
+    latency_rate: float  # writes per second
+
+
+FULL = Sizes(changes=1000, cpu_samples=15, import_samples=11, latency_changes=300, latency_rate=10.0)
+SMOKE = Sizes(changes=40, cpu_samples=3, import_samples=2, latency_changes=10, latency_rate=20.0)
+
+GOALS = {
+    "detector_cpu_ratio": ("≤", 5.0),
+    "sender_cpu_ratio": ("report", None),
+    "import_ratio_max": ("≤", 1.5),
+    "aws_calls_ratio": ("≤", 1.1),
+    "e2e_p99_s": ("≤", 2.0),
+    "infra_cost_ratio": ("≤", 0.01),
+    "layer_mb": ("≤", 15.0),
+}
+
+# How a Lambda's duration is modelled from what was measured here. Lambda gives a function CPU in
+# proportion to its memory, one full vCPU at 1,769 MB; a call to AWS within the region is taken
+# as 8 ms (DynamoDB, SQS) or 30 ms (SNS, SES) of waiting; a cold start (INIT is billed since
+# August 2025) as the measured worst handler import plus one first call, on 1% of invocations.
+FULL_VCPU_MB = 1769
+CALL_MS = {"dynamodb": 8.0, "sqs": 8.0, "sns": 30.0, "sesv2": 30.0}
+COLD_START_SHARE = 0.01
+# Item sizes per table, rounded up from the local runtime's items (writes are billed per KB).
+ITEM_KB = {"appointments": 0.6, "settings": 0.5, "idempotency": 0.4, "alerts_feed": 0.6, "delivery_log": 0.3}
+TABLE_KEYS = {
+    "CalendarSettingsTable": "settings",
+    "IdempotencyTable": "idempotency",
+    "AlertsFeedTable": "alerts_feed",
+    "DeliveryLogTable": "delivery_log",
+    "AppointmentsTable": "appointments",
+}
+
+
+def cost_inputs(
+    economy: pipeline.CallEconomy, cpu_result: dict[str, Any], cold_start_ms: float, memory_mb: int
+) -> cost_model.CostInputs:
+    """The cost model's inputs from this run's measurements, scaled to 1M changes.
+
+    Invocation counts are the worst case for cost: every change its own detector invocation and
+    every alerting change its own sender invocation, as at low traffic; batching only lowers them.
+    """
+    scale = 1_000_000 / economy.changes
+    calls = {_cost_key(call): count * scale for call, count in economy.calls.items()}
+    detector_invocations = 1_000_000.0
+    sender_invocations = economy.alerting_changes * scale
+    cpu_share = FULL_VCPU_MB / memory_mb
+
+    def waiting_ms(function: str, invocations: float) -> float:
+        made = economy.calls_by_function.get(function, {})
+        return sum(CALL_MS[call.split(".")[0]] * n * scale for call, n in made.items()) / invocations
+
+    cold = COLD_START_SHARE * cold_start_ms
+    detector_ms = (
+        cpu_result["detector_one_record_ms"] * cpu_share
+        + waiting_ms("DetectorFunction", detector_invocations)
+        + cold
+    )
+    sender_ms = (
+        cpu_result["sender_one_alert_ms"] * cpu_share
+        + waiting_ms("SenderFunction", sender_invocations)
+        + cold
+    )
+    detector_share = economy.detector_cpu_ms / max(economy.detector_cpu_ms + economy.sender_cpu_ms, 1e-9)
+    log_bytes = economy.log_bytes * scale
+    functions = (
+        cost_model.FunctionUsage(
+            "detector",
+            detector_invocations,
+            round(detector_ms, 1),
+            memory_mb,
+            log_bytes * detector_share + detector_invocations * cost_model.PLATFORM_LINES,
+        ),
+        cost_model.FunctionUsage(
+            "sender",
+            sender_invocations,
+            round(sender_ms, 1),
+            memory_mb,
+            log_bytes * (1 - detector_share) + sender_invocations * cost_model.PLATFORM_LINES,
+        ),
+    )
+    segments = sum(economy.sms_segments_by_country.values())
+    sms_messages = calls.get("sns.Publish", 0.0)
+    active_seconds = 22 * 10 * 3600  # traffic in office hours: 22 days x 10 hours a month
+    _, alarms, kms_keys = cost_model._template_facts()
+    return cost_model.CostInputs(
+        changes=economy.changes,
+        measured_on=datetime.now(UTC).date().isoformat(),
+        functions=functions,
+        calls=calls,
+        sqs_requests_polling=0,
+        appointment_writes=1_000_000,
+        sms_by_country={c: n * scale for c, n in sorted(economy.sms_segments_by_country.items())},
+        emails=economy.emails * scale,
+        avg_item_kb={
+            "appointments": 0.6,
+            "settings": 0.5,
+            "idempotency": 0.4,
+            "alerts_feed": 0.6,
+            "delivery_log": 0.3,
+        },
+        xray_traces=cost_model.default_sampled_traces(detector_invocations, active_seconds)
+        + cost_model.default_sampled_traces(sender_invocations, active_seconds),
+        changes_per_month=1_000_000,
+        fixed_monthly={
+            "cloudwatch.alarm": alarms,
+            "cloudwatch.custom_metric": 10,
+            "kms.key_month": 2 * kms_keys,
+            "kms.request": 5 * 12 * 730,
+        },
+        sms_segments_per_message=segments * scale / sms_messages if sms_messages else 1.0,
+        notes=(
+            f"Measured by `make bench` on {platform.machine()} ({platform.python_implementation()} "
+            f"{platform.python_version()}): {economy.changes:,} changes of `make chaos`'s mix on "
+            f"{pipeline.CALENDARS} calendars through the local runtime, every AWS call the functions "
+            "made counted, every SMS segment, e-mail and log byte; CPU time of the detector on one "
+            "record and of the sender on one alert's notifications, on in-memory AWS stand-ins.",
+            f"Lambda durations are modelled from those: CPU time x {FULL_VCPU_MB} / memory MB (Lambda's "
+            "CPU share), plus per AWS call 8 ms (DynamoDB, SQS) or 30 ms (SNS, SES) of waiting, plus "
+            f"a cold start (the measured import and first call, {cold_start_ms:.0f} ms) on "
+            f"{COLD_START_SHARE:.0%} of invocations. Invocations are the worst case: one per change for "
+            "the detector and one per alerting change for the sender, as at low traffic.",
+        ),
+    )
+
+
+def _cost_key(call: str) -> str:
+    """``dynamodb.PutItem@IdempotencyTable`` -> ``dynamodb.PutItem@idempotency``."""
+    name, _, table = call.partition("@")
+    return f"{name}@{TABLE_KEYS.get(table, table)}" if table else name
+
+
+def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    cpu_result = cpu.measure(sizes.changes, sizes.cpu_samples)
+    results["detector_cpu_ratio"] = cpu_result["detector_cpu_ratio"]
+    results["sender_cpu_ratio"] = cpu_result["sender_cpu_ratio"]
+    import_result = imports.measure(samples=sizes.import_samples)
+    results["import_ratio_max"] = import_result["import_ratio_max"]
+    economy = pipeline.call_economy(sizes.changes)
+    results["aws_calls_ratio"] = economy.ratio
+    timing = pipeline.latency(sizes.latency_changes, sizes.latency_rate)
+    results["e2e_p99_s"] = timing.p99_s
+    memory, _, _ = cost_model._template_facts()
+    cold_start_ms = max(import_result["handlers_ms"].values()) + max(
+        import_result.get("first_call_ms", {}).values() or [0.0]
+    )
+    inputs = cost_inputs(economy, cpu_result, cold_start_ms, max(memory.values()))
+    report = cost_model.estimate(inputs)
+    results["infra_cost_ratio"] = report.ratio
+    cost_model.write_doc(inputs, report, doc)
+    layer = layer_size.measure(ROOT / ".aws-sam" / "build", build=build)
+    results["layer_mb"] = layer["layer_mb"]
+    results["details"] = {
+        "cpu": cpu_result,
+        "imports": import_result,
+        "aws_calls": {
+            "changes": economy.changes,
+            "messages": economy.messages,
+            "delivered": economy.delivered,
+            "floor": economy.floor,
+            "total": economy.total,
+            "by_call": economy.calls,
+        },
+        "latency": vars(timing),
+        "cost": {"infra_usd": report.infra_usd, "message_usd": report.message_usd},
+        "layer": layer,
+    }
+    return results
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"{'key':22}{'value':>12}  goal")
+    for key, (relation, goal) in GOALS.items():
+        value = results[key]
+        shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4g}"
+        verdict = "" if goal is None else ("met" if value is not None and value <= goal else "NOT met")
+        target = "report" if goal is None else f"{relation} {goal:g}"
+        print(f"{key:22}{shown:>12}  {target} {verdict}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny inputs, only to keep benchmarks working")
+    parser.add_argument("--no-build", action="store_true", help="measure the existing .aws-sam/build")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    # A smoke run's figures are meaningless: its cost doc goes next to its results, not into docs/.
+    doc = args.output.with_name("cost-model.smoke.md") if args.smoke else ROOT / "docs" / "cost-model.md"
+    results = run(SMOKE if args.smoke else FULL, build=not args.no_build, doc=doc)
+    results["mode"] = "smoke" if args.smoke else "full"
+    args.output.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n", "utf-8")
+    print_table(results)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
