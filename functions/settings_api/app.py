@@ -2,28 +2,40 @@
 
 Thin on purpose: Powertools does logging, tracing and metrics; the layer routes, validates,
 checks the caller's calendars and answers.
+
+Importing this module loads only Powertools' Logger and Metrics. The API itself (the event
+handler and its OpenAPI models, pydantic, boto3, the validators) is imported by
+``settings_api()`` at the first invocation, and the Tracer is built then too
+(:mod:`practitioner_alerts.tracing`): a cold start does the same work, but the part that only an
+invocation needs happens in it. Clients are still built once per execution environment.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from practitioner_alerts.config import SettingsApiConfig
-from practitioner_alerts.settings_api import SettingsApi
-from practitioner_alerts.settings_api.wiring import build_settings_api
+from practitioner_alerts.tracing import LazyTracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from practitioner_alerts.settings_api import SettingsApi
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 
 
 @cache
 def settings_api() -> SettingsApi:
+    # Imported at the first invocation, not with the module: see the module docstring.
+    from practitioner_alerts.config import SettingsApiConfig  # noqa: PLC0415
+    from practitioner_alerts.settings_api.wiring import build_settings_api  # noqa: PLC0415
+
     return build_settings_api(SettingsApiConfig.from_environment())
 
 

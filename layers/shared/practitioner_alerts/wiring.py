@@ -2,41 +2,51 @@
 
 Clients are made once per execution environment (the handlers cache what these return), with
 short time-outs so that a hanging call turns into a retry instead of eating the Lambda's time.
+
+Each builder imports what it builds, and only that: every function imports this module, and
+the detector has no use for the sender's rendering (Jinja2, Babel) or idempotency layer, nor the
+settings API and the delivery-events function for either. boto3 loads with the first client.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from botocore.config import Config
+if TYPE_CHECKING:
+    from botocore.config import Config
 
-from practitioner_alerts.adapters.dynamodb import (
-    AlertsFeedTable,
-    CachedCalendarSettings,
-    CalendarSettingsTable,
-    DeliveryLogTable,
-)
-from practitioner_alerts.adapters.ses import EmailGateway
-from practitioner_alerts.adapters.sns import SmsGateway
-from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages, NotificationQueue
-from practitioner_alerts.config import DetectorConfig, SenderConfig
-from practitioner_alerts.detector import AlertDetector
-from practitioner_alerts.sender import AlertSender
+    from practitioner_alerts.config import DetectorConfig, SenderConfig
+    from practitioner_alerts.detector import AlertDetector
+    from practitioner_alerts.sender import AlertSender
 
-CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=10,
-    retries={"mode": "standard", "max_attempts": 3},
-)
+
+@cache
+def client_config() -> Config:
+    from botocore.config import Config  # noqa: PLC0415 - loaded with the first client
+
+    return Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"mode": "standard", "max_attempts": 3},
+    )
 
 
 def client(service: str) -> Any:
-    return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    import boto3  # noqa: PLC0415 - loaded with the first client, not with this module
+
+    return boto3.client(service, config=client_config())  # type: ignore[call-overload]
 
 
 def build_detector(config: DetectorConfig) -> AlertDetector:
+    # Imported here, not at the top: see the module docstring.
+    from practitioner_alerts.adapters.dynamodb import (  # noqa: PLC0415
+        CachedCalendarSettings,
+        CalendarSettingsTable,
+    )
+    from practitioner_alerts.adapters.sqs import DeadLetterQueue, NotificationQueue  # noqa: PLC0415
+    from practitioner_alerts.detector import AlertDetector  # noqa: PLC0415
+
     sqs = client("sqs")
     return AlertDetector(
         settings=CachedCalendarSettings(
@@ -51,6 +61,15 @@ def build_detector(config: DetectorConfig) -> AlertDetector:
 
 
 def build_sender(config: SenderConfig) -> AlertSender:
+    # Imported here, not at the top: see the module docstring.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+
+    from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, DeliveryLogTable  # noqa: PLC0415
+    from practitioner_alerts.adapters.ses import EmailGateway  # noqa: PLC0415
+    from practitioner_alerts.adapters.sns import SmsGateway  # noqa: PLC0415
+    from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages  # noqa: PLC0415
+    from practitioner_alerts.sender import AlertSender  # noqa: PLC0415
+
     dynamodb, sqs = client("dynamodb"), client("sqs")
     return AlertSender(
         sms=SmsGateway(client("sns"), config.sms_sender_id),

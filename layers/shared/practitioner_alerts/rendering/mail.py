@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING
 
 from practitioner_alerts.domain.notifications import AlertContent
 from practitioner_alerts.rendering.formatting import (
@@ -25,6 +24,9 @@ from practitioner_alerts.rendering.formatting import (
 from practitioner_alerts.rendering.headline import render_headline
 from practitioner_alerts.rendering.wording import WORDING, Wording
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 
 @dataclass(frozen=True)
 class Email:
@@ -35,6 +37,10 @@ class Email:
 
 @cache
 def _templates() -> Environment:
+    # Jinja2 (~20 ms) loads with the first e-mail, not with this module: the sender loads every
+    # renderer, and a batch of SMS and in-calendar alerts never needs Jinja2.
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape  # noqa: PLC0415
+
     return Environment(
         loader=PackageLoader("practitioner_alerts.rendering", "templates"),
         # Escaping is on for everything but the plain-text body, including templates added later.
