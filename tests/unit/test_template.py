@@ -188,7 +188,9 @@ def test_layer_builds_for_arm64_python313(template: dict[str, Any]) -> None:
     assert layer["Properties"]["ContentUri"] == "layers/shared"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # layers/shared/Makefile installs arm64 wheels and prunes; see tests/unit/test_layer_build.py.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-SharedLayer:" in (TEMPLATE_PATH.parent / "layers/shared/Makefile").read_text()
     assert layer["Metadata"].get("BuildArchitecture", "arm64") == "arm64"
     assert (TEMPLATE_PATH.parent / "layers/shared/requirements.txt").is_file()
 
