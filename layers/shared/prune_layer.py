@@ -7,9 +7,11 @@ python3.13 on arm64 into ``$(ARTIFACTS_DIR)/python`` and then runs this script o
 
 Three kinds of things go:
 
-* distributions the Lambda python3.13 runtime already provides: boto3 and its dependencies.
-  aws-xray-sdk (Powertools' tracer extra) depends on botocore, so pip installs it; a layer copy
-  would shadow the runtime's and pair the runtime's boto3 with a botocore of another release.
+* distributions that something else on the function's path already provides: the Lambda
+  python3.13 runtime (boto3 and its dependencies) and AWS's Powertools layer (Powertools, pydantic,
+  the X-Ray SDK and their dependencies; see template.yaml). A copy in our layer would shadow or be
+  shadowed by theirs, and pair, say, the runtime's boto3 with a botocore of another release. Today
+  requirements.txt pulls in none of them; this is the guard for the day a new requirement does.
 * Babel locale data for languages the app cannot render. The app's languages are read from
   ``SUPPORTED_LOCALES`` in ``practitioner_alerts/domain/settings.py``, so a new language keeps its
   data without anyone editing this file. Each language keeps its regional variants (de_CH, en_GB,
@@ -39,7 +41,21 @@ SETTINGS_MODULE = HERE / "practitioner_alerts" / "domain" / "settings.py"
 RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 )
-PROVIDED_ELSEWHERE = RUNTIME_PROVIDED
+# What AWS's Powertools layer (AWSLambdaPowertoolsPythonV3-python313-arm64, built from
+# aws-lambda-powertools[all]) brings that our code imports, with those packages' own dependencies.
+POWERTOOLS_LAYER_PROVIDED = frozenset(
+    {
+        "aws-lambda-powertools",
+        "pydantic",
+        "pydantic-core",
+        "annotated-types",
+        "typing-inspection",
+        "typing-extensions",
+        "aws-xray-sdk",
+        "wrapt",
+    }
+)
+PROVIDED_ELSEWHERE = RUNTIME_PROVIDED | POWERTOOLS_LAYER_PROVIDED
 # Every Babel locale inherits from this one; Babel cannot load any locale without it.
 BABEL_ROOT_LOCALE = "root"
 
@@ -112,7 +128,7 @@ def _dist_name(dist_info: Path) -> str:
 
 
 def remove_provided_elsewhere(site: Path, report: PruneReport) -> None:
-    """Delete every file RECORD lists for a distribution the runtime already has."""
+    """Delete every file RECORD lists for a distribution the runtime or Powertools layer has."""
     root = Path(os.path.normpath(site))
     for dist_info in sorted(root.glob("*.dist-info")):
         name = _dist_name(dist_info)

@@ -6,12 +6,15 @@ made here and on a copy of the Babel the tests already use, so no ``sam build`` 
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -23,9 +26,11 @@ import pytest
 from practitioner_alerts.domain.notifications import AlertContent
 from practitioner_alerts.domain.settings import SUPPORTED_LOCALES
 from practitioner_alerts.rendering import render_email, render_headline, render_sms
+from practitioner_alerts_local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 PRUNE_SCRIPT = ROOT / "layers" / "shared" / "prune_layer.py"
+REQUIREMENTS = ROOT / "layers" / "shared" / "requirements.txt"
 
 
 def _load_prune() -> ModuleType:
@@ -56,6 +61,16 @@ def fake_distribution(site: Path, name: str, version: str, files: list[str]) -> 
     write(dist_info / "METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n")
     listed = [*files, f"{dist_info.name}/METADATA", f"{dist_info.name}/RECORD"]
     write(dist_info / "RECORD", "".join(f"{path},,\n" for path in listed))
+
+
+def requirement_names(lines: list[str]) -> set[str]:
+    """Distribution names in requirement lines such as ``babel>=2.16`` or ``x[extra]==1; ...``."""
+    names = set()
+    for line in lines:
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line.split("#", 1)[0])
+        if match:
+            names.add(prune_layer.normalize(match.group(1)))
+    return names
 
 
 # ------------------------------------------------------------------------------------------------
@@ -176,14 +191,16 @@ def render_in_process(alerts: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 # ------------------------------------------------------------------------------------------------
-# What the runtime provides stays out of our layer
+# What the runtime and the Powertools layer provide stays out of our layer
 # ------------------------------------------------------------------------------------------------
-def test_packages_the_runtime_provides_are_removed(tmp_path: Path) -> None:
+def test_packages_provided_by_the_runtime_or_the_powertools_layer_are_removed(tmp_path: Path) -> None:
     site = tmp_path / "python"
     fake_distribution(site, "botocore", "1.40.0", ["botocore/__init__.py", "botocore/data/s3.json"])
     fake_distribution(site, "python-dateutil", "2.9.0", ["dateutil/__init__.py"])
     fake_distribution(site, "six", "1.17.0", ["six.py"])
     fake_distribution(site, "jmespath", "1.0.1", ["jmespath/__init__.py", "../bin/jp.py"])
+    fake_distribution(site, "pydantic-core", "2.41.0", ["pydantic_core/__init__.py"])
+    fake_distribution(site, "aws-lambda-powertools", "3.23.0", ["aws_lambda_powertools/__init__.py"])
     write(site / "botocore" / "__pycache__" / "__init__.cpython-313.pyc")  # not in RECORD
     write(site / "jmespath-1.0.1.data" / "scripts" / "jp.py")
     fake_distribution(site, "jinja2", "3.1.6", ["jinja2/__init__.py"])
@@ -192,7 +209,9 @@ def test_packages_the_runtime_provides_are_removed(tmp_path: Path) -> None:
     report = prune_layer.prune(site, languages=("de",))
 
     assert sorted(path.name for path in site.iterdir()) == ["jinja2", "jinja2-3.1.6.dist-info"]
-    assert sorted(report.removed_distributions) == sorted(["botocore", "python-dateutil", "six", "jmespath"])
+    assert sorted(report.removed_distributions) == sorted(
+        ["botocore", "python-dateutil", "six", "jmespath", "pydantic-core", "aws-lambda-powertools"]
+    )
     assert outside.read_text(encoding="utf-8") == "not ours"
 
 
@@ -212,3 +231,32 @@ def test_byte_code_stubs_and_scripts_are_removed_and_data_files_kept(tmp_path: P
 
     left = sorted(path for path in tmp_path.rglob("*") if path.is_file())
     assert left == sorted(kept)
+
+
+def test_requirements_ship_nothing_the_runtime_or_the_powertools_layer_provides() -> None:
+    names = requirement_names(REQUIREMENTS.read_text(encoding="utf-8").splitlines())
+    assert names, "requirements.txt lists no package"
+    assert not names & prune_layer.PROVIDED_ELSEWHERE
+
+
+def test_local_development_installs_what_the_layer_ships() -> None:
+    # Tests run against pyproject's dependencies; the layer must not ship something else.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies = requirement_names(pyproject["project"]["dependencies"])
+    assert requirement_names(REQUIREMENTS.read_text(encoding="utf-8").splitlines()) <= dependencies
+    assert "phonenumbers" not in dependencies, "phonenumberslite has the same API, 20 MB smaller"
+
+
+def test_lambda_gets_the_powertools_version_the_tests_run_against() -> None:
+    # Powertools, pydantic and the X-Ray SDK come from AWS's layer, named by Powertools version.
+    template = load_template(ROOT / "template.yaml")
+    assert {"Ref": "PowertoolsLayerArn"} in template["Globals"]["Function"]["Layers"]
+    ssm_name = template["Parameters"]["PowertoolsLayerArn"]["Default"]
+    match = re.fullmatch(r"/aws/service/powertools/python/arm64/python3\.13/(.+)", ssm_name)
+    assert match, ssm_name
+    deployed = match.group(1)
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = [dep for dep in pyproject["project"]["dependencies"] if dep.startswith("aws-lambda-powertools")]
+    assert pins == [f"aws-lambda-powertools[tracer,parser]=={deployed}"]
+    assert importlib.metadata.version("aws-lambda-powertools") == deployed
