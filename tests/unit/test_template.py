@@ -133,7 +133,14 @@ def test_sam_transform_and_function_globals(template: dict[str, Any]) -> None:
     assert function_globals["Runtime"] == "python3.13"
     assert function_globals["Architectures"] == ["arm64"]
     assert function_globals["Tracing"] == "Active"
-    assert function_globals["Layers"] == [{"Ref": "SharedLayer"}]
+    # Ours, then AWS's Powertools layer (Powertools, pydantic, X-Ray SDK) for the same runtime and
+    # architecture; see docs/architecture.md, "Layer size", and tests/unit/test_layer_build.py.
+    assert function_globals["Layers"] == [{"Ref": "SharedLayer"}, {"Ref": "PowertoolsLayerArn"}]
+    powertools = template["Parameters"]["PowertoolsLayerArn"]
+    assert powertools["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert re.fullmatch(
+        r"/aws/service/powertools/python/arm64/python3\.13/\d+\.\d+\.\d+", powertools["Default"]
+    )
     env = function_globals["Environment"]["Variables"]
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "PractitionerAlerts"
     assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"} <= env.keys()
@@ -188,7 +195,9 @@ def test_layer_builds_for_arm64_python313(template: dict[str, Any]) -> None:
     assert layer["Properties"]["ContentUri"] == "layers/shared"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # layers/shared/Makefile installs arm64 wheels and prunes; see tests/unit/test_layer_build.py.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-SharedLayer:" in (TEMPLATE_PATH.parent / "layers/shared/Makefile").read_text()
     assert layer["Metadata"].get("BuildArchitecture", "arm64") == "arm64"
     assert (TEMPLATE_PATH.parent / "layers/shared/requirements.txt").is_file()
 
