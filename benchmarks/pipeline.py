@@ -56,6 +56,7 @@ class CallCounter:
     sms_segments: Counter[str] = field(default_factory=Counter)  # by the number's country
     emails: int = 0
     tables: dict[str, str] = field(default_factory=dict)  # physical name -> logical id
+    log_bytes: Counter[str] = field(default_factory=Counter)  # what each function wrote
     _function: str | None = None
 
     def scope(self, name: str) -> Any:
@@ -145,7 +146,7 @@ class CallEconomy:
     alerting_changes: int
     sms_segments_by_country: dict[str, int]
     emails: int
-    log_bytes: int  # everything both functions wrote: Powertools JSON lines and EMF metrics
+    log_bytes: dict[str, int]  # by function: its Powertools JSON lines and EMF metric lines
 
     @property
     def total(self) -> int:
@@ -159,7 +160,7 @@ class CallEconomy:
 def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) -> CallEconomy:
     plan = make_plan(changes, calendars, seed)
     counter = CallCounter()
-    logs = _ByteCounter()
+    logs = _ByteCounter(counter)
     with (
         LocalRuntime.embedded(clock=SCENARIO_CLOCK.timestamp, lambda_logs=logs) as runtime,
         counter.installed(runtime),
@@ -187,21 +188,21 @@ def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) 
         alerting_changes=sum(1 for write in plan.writes if write.alert),
         sms_segments_by_country=dict(counter.sms_segments),
         emails=counter.emails,
-        log_bytes=logs.bytes,
+        log_bytes=dict(counter.log_bytes),
     )
 
 
 class _ByteCounter(io.TextIOBase):
-    """Where the functions' output goes: only its size is kept."""
+    """Where the functions' output goes: only its size is kept, by the function writing it."""
 
-    def __init__(self) -> None:
-        self.bytes = 0
+    def __init__(self, counter: CallCounter) -> None:
+        self._counter = counter
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self.bytes += len(text.encode("utf-8"))
+        self._counter.log_bytes[self._counter._function or "runtime"] += len(text.encode("utf-8"))
         return len(text)
 
 
@@ -214,6 +215,8 @@ class Latency:
     p99_s: float
     max_s: float
     batching_window_s: float
+    invocations: dict[str, int]  # by function, at this steady rate
+    log_bytes: dict[str, int]  # by function
 
 
 def latency(
@@ -236,8 +239,11 @@ def latency(
             replace(mapping, batching_window_seconds=batching_window) for mapping in stack.stream_mappings()
         ]
     )
+    logs = _ByteCounter(counter)
     with (
-        LocalRuntime.embedded(clock=SCENARIO_CLOCK.timestamp, stream_mappings=mappings) as runtime,
+        LocalRuntime.embedded(
+            clock=SCENARIO_CLOCK.timestamp, stream_mappings=mappings, lambda_logs=logs
+        ) as runtime,
         counter.installed(runtime),
     ):
         runtime.put_calendars(calendar.settings for calendar in plan.calendars if calendar.stored)
@@ -277,6 +283,8 @@ def latency(
         p99_s=delays[min(len(delays) - 1, math.ceil(0.99 * len(delays)) - 1)] if delays else math.nan,
         max_s=delays[-1] if delays else math.nan,
         batching_window_s=batching_window,
+        invocations=dict(counter.invocations),
+        log_bytes=dict(counter.log_bytes),
     )
 
 
