@@ -543,6 +543,10 @@ class FaultInjector:
         self.calls: Counter[str] = Counter()
         self.faults: Counter[tuple[str, Fault]] = Counter()
         self._session = boto3._get_default_session()  # the handlers' clients come from it
+        # Every invocation's calls in order, with the faults injected and the alerts SNS/SES
+        # accepted ("accepted Pat00012w3"), so that a duplicate or a loss can be traced.
+        self.invocation = 0
+        self.trail: dict[int, list[str]] = {}
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[FaultInjector]:
@@ -562,6 +566,7 @@ class FaultInjector:
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
         self._active, self._accepted_unconfirmed, self._unsettled = True, False, 0
+        self.invocation += 1
         try:
             yield
         finally:
@@ -626,6 +631,10 @@ class FaultInjector:
         if fault is Fault.KILL:
             call.kill_after = (service, operation) not in _PROVIDERS and self.rng.random() < 0.5
         context["chaos"] = call
+        context["chaos_params"] = params
+        self.trail.setdefault(self.invocation, []).append(
+            target if fault is None else f"{target} [{fault.value}{' after' if call.kill_after else ''}]"
+        )
 
     def _before_call(
         self, model: Any, context: dict[str, Any], **_: Any
@@ -665,6 +674,8 @@ class FaultInjector:
         error = "Error" in parsed
         if (service, operation) in _PROVIDERS and not error:
             self._accepted_unconfirmed = True
+            token = TOKEN.search(_accepted_text(service, context.get("chaos_params") or {}))
+            self.trail[self.invocation].append(f"accepted {token.group(0) if token else '?'}")
         elif (service, operation) == ("sqs", "DeleteMessage") and not error and self._unsettled:
             # The sender settled the message whose completion failed: a crash can no longer
             # bring it back.
@@ -680,6 +691,14 @@ class FaultInjector:
             raise ReadTimeoutError(endpoint_url=f"https://{service}.chaos.invalid")
         elif call.fault is Fault.KILL and call.kill_after:
             raise ExecutionEnvironmentKilled(f"chaos: killed after {call.target}")
+
+
+def _accepted_text(service: str, params: Mapping[str, Any]) -> str:
+    if service == "sns":
+        return str(params.get("Message", ""))
+    raw = (params.get("Content") or {}).get("Raw", {}).get("Data", b"")
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    return str(message["Subject"] or "")
 
 
 def _error_response(code: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
@@ -817,6 +836,8 @@ class ChaosResult:
     seconds: float
     writes: int
     plan_summary: str = ""
+    # for each duplicated unit, the trails of the invocations that sent it
+    duplicate_trails: dict[Unit, list[list[str]]] = field(default_factory=dict)
 
     @property
     def unexplained(self) -> int:
@@ -900,6 +921,7 @@ def run(
         dead = count_dead_letters(runtime, plan)
     expected = plan.expected()
     observed = found.units
+    duplicated = [unit for unit, n in observed.items() if unit in expected and n > expected[unit]]
     return ChaosResult(
         expected=sum(expected.values()),
         delivered=sum(min(n, observed[unit]) for unit, n in expected.items()),
@@ -911,13 +933,18 @@ def run(
         faults=injector.faults,
         calls=injector.calls,
         lost_units=sorted(unit for unit, n in expected.items() if observed[unit] < n),
-        duplicate_units=sorted(
-            unit for unit, n in observed.items() if unit in expected and n > expected[unit]
-        ),
+        duplicate_units=sorted(duplicated),
+        duplicate_trails={unit: _trails_of(injector, unit) for unit in duplicated},
         seconds=time.monotonic() - started,
         writes=len(plan.writes),
         plan_summary=plan.summary(),
     )
+
+
+def _trails_of(injector: FaultInjector, unit: Unit) -> list[list[str]]:
+    appointment, write, _, _ = unit
+    token = f"accepted Pat{appointment.removeprefix('apt-')}w{write}"
+    return [trail for trail in injector.trail.values() if token in trail]
 
 
 def print_summary(result: ChaosResult, out: TextIO) -> None:
@@ -950,6 +977,10 @@ def print_summary(result: ChaosResult, out: TextIO) -> None:
         if units:
             shown = ", ".join(f"{a} write {w} {k} {c}" for a, w, k, c in units[:10])
             out.write(f"{label}: {shown}{' ...' if len(units) > 10 else ''}\n")
+    for unit, trails in result.duplicate_trails.items():
+        out.write(f"invocations that sent {' '.join(map(str, unit))}:\n")
+        for trail in trails:
+            out.write("  " + " > ".join(trail) + "\n")
     out.write(f"wall time: {result.seconds:.1f} s for {result.writes} writes\n")
 
 
