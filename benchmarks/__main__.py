@@ -137,7 +137,7 @@ def cost_inputs(
     segments = sum(economy.sms_segments_by_country.values())
     sms_messages = calls.get("sns.Publish", 0.0)
     active_seconds = 22 * 10 * 3600  # traffic in office hours: 22 days x 10 hours a month
-    _, alarms, kms_keys = cost_model._template_facts()
+    _, alarms, kms_keys = cost_model.template_facts()
     return cost_model.CostInputs(
         changes=economy.changes,
         measured_on=datetime.now(UTC).date().isoformat(),
@@ -196,7 +196,7 @@ def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
     results["aws_calls_ratio"] = economy.ratio
     timing = pipeline.latency(sizes.latency_changes, sizes.latency_rate)
     results["e2e_p99_s"] = timing.p99_s
-    memory, _, _ = cost_model._template_facts()
+    memory, _, _ = cost_model.template_facts()
     # A cold start is the import and the first invocation (the imports are lazy, see
     # docs/architecture.md), measured together in one fresh interpreter.
     cold_start_ms = max(

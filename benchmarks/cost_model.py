@@ -615,7 +615,7 @@ def service_totals(report: CostReport) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _template_facts(path: Path = TEMPLATE) -> tuple[dict[str, int], int, int]:
+def template_facts(path: Path = TEMPLATE) -> tuple[dict[str, int], int, int]:
     """Memory per function, CloudWatch alarms and KMS keys, read from template.yaml."""
     from practitioner_alerts_local.template import load_template  # noqa: PLC0415 - dev-only import
 
@@ -676,7 +676,7 @@ def example_inputs() -> CostInputs:
     email_failures, sms_failures = 0.01 * emails, 0.03 * sms
     active_seconds = 22 * 10 * 3600
 
-    memory, alarms, kms_keys = _template_facts()
+    memory, alarms, kms_keys = template_facts()
     detector_invocations = changes / 2.0
     sender_invocations = 1.1 * alerting
     delivery_event_invocations = email_failures + sms_failures
