@@ -95,19 +95,13 @@ def cost_inputs(
     calls = {_cost_key(call): count * scale for call, count in economy.calls.items()}
     calls["dynamodb.BatchGetItem@settings"] = detector_invocations
     calls["sqs.SendMessageBatch"] = alerting
-    by_function = {
-        "DetectorFunction": (detector_invocations, ("dynamodb.BatchGetItem", "sqs.SendMessage")),
-        "SenderFunction": (sender_invocations, ()),
-    }
+    # In the worst case the detector reads settings and queues (or parks) per change; every
+    # other call is the sender's.
+    detector_calls = ("dynamodb.BatchGetItem", "sqs.SendMessage")
 
-    def waiting_ms(function: str) -> float:
-        invocations, prefixes = by_function[function]
-        mine = (
-            {c: n for c, n in calls.items() if c.startswith(prefixes)}
-            if prefixes
-            else {c: n for c, n in calls.items() if not c.startswith(by_function["DetectorFunction"][1])}
-        )
-        return sum(CALL_MS[call.split(".")[0]] * n for call, n in mine.items()) / invocations
+    def waiting_ms(detector: bool, invocations: float) -> float:
+        made = {c: n for c, n in calls.items() if c.startswith(detector_calls) == detector}
+        return sum(CALL_MS[call.split(".")[0]] * n for call, n in made.items()) / invocations
 
     def log_bytes(function: str, invocations: float) -> float:
         # Bytes an invocation writes at a steady rate (the latency run), plus Lambda's own lines.
@@ -116,8 +110,10 @@ def cost_inputs(
 
     cpu_share = FULL_VCPU_MB / memory_mb
     cold = COLD_START_SHARE * cold_start_ms
-    detector_ms = cpu_result["detector_one_record_ms"] * cpu_share + waiting_ms("DetectorFunction") + cold
-    sender_ms = cpu_result["sender_one_alert_ms"] * cpu_share + waiting_ms("SenderFunction") + cold
+    detector_ms = (
+        cpu_result["detector_one_record_ms"] * cpu_share + waiting_ms(True, detector_invocations) + cold
+    )
+    sender_ms = cpu_result["sender_one_alert_ms"] * cpu_share + waiting_ms(False, sender_invocations) + cold
     functions = (
         cost_model.FunctionUsage(
             "detector",

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import email
-import email.policy
 import io
 import math
 import statistics
@@ -36,7 +34,13 @@ import phonenumbers
 
 from benchmarks.workload import CALENDARS, SEED
 from practitioner_alerts.rendering.sms import count_segments
-from practitioner_alerts_local.chaos import SCENARIO_CLOCK, TOKEN, make_plan, write_to_table
+from practitioner_alerts_local.chaos import (
+    SCENARIO_CLOCK,
+    TOKEN,
+    accepted_text,
+    make_plan,
+    write_to_table,
+)
 from practitioner_alerts_local.runtime import LocalRuntime
 
 STREAM_POLLS_PER_SECOND = 4  # Lambda reads each shard four times a second
@@ -93,7 +97,7 @@ class CallCounter:
             return
         service, operation = model.service_model.service_id.hyphenize(), model.name
         if (service, operation) in DELIVERIES:
-            text = _text_of(service, params)
+            text = accepted_text(service, params)
             self.accepted.append((time.monotonic(), text))
             if service == "sns":
                 number = phonenumbers.parse(str(params["PhoneNumber"]))
@@ -121,14 +125,6 @@ class CallCounter:
         finally:
             session.events.unregister("before-parameter-build", unique_id="bench-before")
             session.events.unregister("after-call", unique_id="bench-after")
-
-
-def _text_of(service: str, params: dict[str, Any]) -> str:
-    if service == "sns":
-        return str(params.get("Message", ""))
-    raw = params["Content"]["Raw"]["Data"]
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    return str(message["Subject"] or "")
 
 
 @dataclass(frozen=True)
@@ -266,7 +262,7 @@ def latency(
                 for queue in runtime.queue_pollers:
                     while queue.poll(drain=False):
                         pass
-            time.sleep(max(0.0, min(next_poll, started + 10**9) - time.monotonic()) / 4)
+            time.sleep(max(0.0, next_poll - time.monotonic()) / 4)
         runtime.drain()  # anything still held (nothing, normally)
         batching_window = stream.config.batching_window_seconds
     delays = []

@@ -674,7 +674,7 @@ class FaultInjector:
         error = "Error" in parsed
         if (service, operation) in _PROVIDERS and not error:
             self._accepted_unconfirmed = True
-            token = TOKEN.search(_accepted_text(service, context.get("chaos_params") or {}))
+            token = TOKEN.search(accepted_text(service, context.get("chaos_params") or {}))
             self.trail[self.invocation].append(f"accepted {token.group(0) if token else '?'}")
         elif (service, operation) == ("sqs", "DeleteMessage") and not error and self._unsettled:
             # The sender settled the message whose completion failed: a crash can no longer
@@ -693,7 +693,8 @@ class FaultInjector:
             raise ExecutionEnvironmentKilled(f"chaos: killed after {call.target}")
 
 
-def _accepted_text(service: str, params: Mapping[str, Any]) -> str:
+def accepted_text(service: str, params: Mapping[str, Any]) -> str:
+    """The text that carries an accepted alert's token: the SMS, or the e-mail's subject."""
     if service == "sns":
         return str(params.get("Message", ""))
     raw = (params.get("Content") or {}).get("Raw", {}).get("Data", b"")
