@@ -62,8 +62,13 @@ template-check: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.instal
 	$(SAM) validate --lint
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download is never used).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
 # pytest exits 5 when it collects nothing; that is not a failure of the code under test.
-pytest: $(BIN)/.installed $(DDB_LOCAL)
+pytest: $(BIN)/.installed $(DDB_LOCAL) $(CHROMIUM)
 	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 test: lint typecheck template-check pytest bench-smoke

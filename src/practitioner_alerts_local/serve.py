@@ -33,6 +33,7 @@ from moto.server import ThreadedMotoServer
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts_local.api import LocalTokenIssuer, invoke_in_process, make_api_app
 from practitioner_alerts_local.observe import SentMessage
+from practitioner_alerts_local.pages import DEFAULT_REALTIME_PORT, calendar_page_url, mount_pages
 from practitioner_alerts_local.report import format_dead_letter, format_decision
 from practitioner_alerts_local.runtime import LocalRuntime, RunReport
 from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
@@ -195,6 +196,7 @@ def serve(
         invocations = threading.Lock()
         api = LocalApi(runtime)
         api.register_api(SETTINGS_API_PREFIX, _settings_api(runtime, invocations))
+        mount_pages(api, settings_api_base=SETTINGS_API_PREFIX, realtime_port=DEFAULT_REALTIME_PORT)
         api_server = make_server(LOOPBACK, api_port, api, handler_class=_QuietHandler)
         console = ConsoleLog(runtime, out)
         _install_signal_handlers(stop)
@@ -208,7 +210,8 @@ def serve(
         ]
         for thread in threads:
             thread.start()
-        out.write(_banner(runtime, endpoint, api_port))
+        first_calendar = calendars[0].calendar_id if calendars else "cal-dr-weber"
+        out.write(_banner(runtime, endpoint, api_port, first_calendar))
         out.flush()
         if ready is not None:
             ready.set()
@@ -264,7 +267,7 @@ def _install_signal_handlers(stop: threading.Event) -> None:
         signal.signal(signal.SIGINT, handle)
 
 
-def _banner(runtime: LocalRuntime, endpoint: str, api_port: int) -> str:
+def _banner(runtime: LocalRuntime, endpoint: str, api_port: int, calendar_id: str) -> str:
     stack = runtime.stack
     return (
         f"AWS endpoint (moto):  {endpoint}   region {stack.clients.region}, any credentials\n"
@@ -273,5 +276,6 @@ def _banner(runtime: LocalRuntime, endpoint: str, api_port: int) -> str:
         f"Outbox:               http://{LOOPBACK}:{api_port}/outbox  (JSON: /outbox.json)\n"
         f"Settings API:         http://{LOOPBACK}:{api_port}{SETTINGS_API_PREFIX}/calendars/<id>/alert-settings\n"
         f"  token:              practitioner-alerts token --calendars cal-dr-weber\n"
+        f"Calendar page:        {calendar_page_url(api_port, calendar_id)}  (settings: .../settings)\n"
         "Pipeline running (stream -> detector -> FIFO queue -> sender). Ctrl-C to stop.\n"
     )

@@ -1,0 +1,194 @@
+"""The settings page, as a practitioner uses it: the help article's form over the settings API."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Page, expect
+
+from practitioner_alerts.adapters.dynamodb import DeliveryFailure, DeliveryLogTable
+from tests.browser.conftest import PROJECT_ROOT, PageWatch, Serve, screenshot, wait_until
+
+
+def open_settings(page: Page, serve: Serve, calendar_id: str) -> None:
+    page.goto(serve.calendar_url(calendar_id, "/settings"))
+    page.locator("#settings-form, #notice").filter(visible=True).first.wait_for()
+    assert page.locator("#notice").is_hidden(), page.locator("#notice").inner_text()
+
+
+def save(page: Page) -> None:
+    page.locator("#save").click()
+
+
+def settings_cache_seconds() -> float:
+    """How long the detector keeps a calendar's settings (template.yaml, SETTINGS_CACHE_SECONDS)."""
+    found = re.search(r'SETTINGS_CACHE_SECONDS: "(\d+)"', (PROJECT_ROOT / "template.yaml").read_text())
+    assert found, "template.yaml sets SETTINGS_CACHE_SECONDS"
+    return float(found.group(1))
+
+
+def test_saving_an_email_switches_email_on_and_deleting_it_switches_it_off(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-email-switch"
+    open_settings(page, serve, calendar)
+    expect(page.locator('#channels [data-channel="email"]')).to_have_attribute("data-on", "false")
+
+    page.fill("#alert_email", "praxis.switch@example.com")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Gespeichert.")
+    expect(page.locator('#channels [data-channel="email"]')).to_have_attribute("data-on", "true")
+
+    settings_read = time.monotonic()  # the detector reads (and keeps) the settings from here on
+    serve.book("apt-web-switch-1", calendar)
+    emails = wait_until("the booking is e-mailed", lambda: serve.emails_for("apt-web-switch-1"))
+    assert [m["to"] for m in emails] == ["praxis.switch@example.com"]
+
+    page.fill("#alert_email", "")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Gespeichert.")
+    expect(page.locator('#channels [data-channel="email"]')).to_have_attribute("data-on", "false")
+    # The page says a change takes up to a minute: the detector keeps settings that long.
+    expect(page.locator(".hint")).to_have_text(
+        "Änderungen gelten für Benachrichtigungen spätestens nach einer Minute."
+    )
+    time.sleep(max(0.0, settings_read + settings_cache_seconds() + 1 - time.monotonic()))
+
+    serve.book("apt-web-switch-2", calendar)
+    # The feed entry is queued after the e-mail in the appointment's FIFO group: once it is in
+    # the feed, an e-mail for this booking would already have been accepted.
+    wait_until("the booking reaches the feed", lambda: serve.alert_of(calendar, "apt-web-switch-2"))
+    assert serve.emails_for("apt-web-switch-2") == []
+    assert watch.errors == []
+
+
+def test_bad_input_is_shown_next_to_its_field_and_nothing_typed_is_lost(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-bad-input"
+    open_settings(page, serve, calendar)
+    page.fill("#practitioner_name", "Dr. Jonas Becker")
+    page.fill("#alert_email", "praxis.becker@example.com")
+    page.fill("#alert_mobile", "030 1234567")  # a Berlin landline: SMS cannot reach it
+    page.fill("#time_zone", "Europe/Atlantis")
+    save(page)
+
+    mobile_error = page.locator('.field[data-field="alert_mobile"] .field-error')
+    expect(mobile_error).to_contain_text("mobile")
+    expect(page.locator('.field[data-field="time_zone"] .field-error')).to_be_visible()
+    expect(page.locator('.field[data-field="alert_email"] .field-error')).to_have_count(0)
+    expect(page.locator("#alert_mobile")).to_have_attribute("aria-invalid", "true")
+    # Every value is still as typed, the good and the bad.
+    expect(page.locator("#practitioner_name")).to_have_value("Dr. Jonas Becker")
+    expect(page.locator("#alert_email")).to_have_value("praxis.becker@example.com")
+    expect(page.locator("#alert_mobile")).to_have_value("030 1234567")
+    expect(page.locator("#time_zone")).to_have_value("Europe/Atlantis")
+    status, stored = serve.api("GET", "/alert-settings", calendar)
+    assert status == 200 and stored["alert_email"] is None  # nothing was saved
+
+    page.fill("#alert_mobile", "0151 23456789")
+    page.fill("#time_zone", "Europe/Berlin")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Gespeichert.")
+    expect(page.locator(".field-error")).to_have_count(0)
+    expect(page.locator("#alert_mobile")).to_have_value("+4915123456789")
+    expect(page.locator('#channels [data-channel="sms"]')).to_have_attribute("data-on", "true")
+    assert watch.errors == []
+
+
+def test_a_hotmail_address_gets_the_spam_folder_warning_next_to_it(page: Page, serve: Serve) -> None:
+    calendar = "cal-web-hotmail"
+    open_settings(page, serve, calendar)
+    page.fill("#alert_email", "dr.hotmail@hotmail.com")
+    save(page)
+    warning = page.locator('.field[data-field="alert_email"] .field-warning')
+    expect(warning).to_contain_text("Hotmail")
+    expect(warning).to_contain_text("Spam")
+
+    page.fill("#alert_email", "dr.hotmail@example.com")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Gespeichert.")
+    expect(warning).to_have_count(0)
+
+
+def test_the_test_button_sends_a_test_and_the_hourly_limit_says_when_to_try_again(
+    page: Page, serve: Serve
+) -> None:
+    calendar = "cal-web-test-send"
+    serve.api("PUT", "/alert-settings", calendar, {"alert_email": "praxis.test@example.com", "locale": "en"})
+    open_settings(page, serve, calendar)
+    button = page.locator("#send-test")
+    status = page.locator("#test-status")
+
+    button.click()
+    expect(status).to_have_text("Test message on its way: E-mail.")
+    wait_until(
+        "the test e-mail arrives",
+        lambda: [
+            m
+            for m in serve.outbox()["sent"]
+            if m["to"] == "praxis.test@example.com" and "Test" in (m.get("subject") or "")
+        ],
+    )
+    # TestAlertsPerHour is 3: the fourth in this hour is refused with Retry-After.
+    for _ in range(3):
+        expect(button).to_be_enabled()
+        button.click()
+        expect(status).not_to_have_text("Sending…")
+    expect(status).to_have_attribute("data-state", "too_many_tests")
+    text = status.inner_text()
+    minutes = int(re.search(r"Try again in (\d+) minutes?\.", text).group(1))  # type: ignore[union-attr]
+    expected = max(1, -(-(3600 - int(time.time()) % 3600) // 60))
+    assert abs(minutes - expected) <= 1, text
+    expect(button).to_be_disabled()
+
+
+def test_a_test_without_any_contact_says_to_save_one_first(page: Page, serve: Serve) -> None:
+    open_settings(page, serve, "cal-web-no-contact")
+    page.locator("#send-test").click()
+    expect(page.locator("#test-status")).to_have_text(
+        "Speichern Sie zuerst eine E-Mail-Adresse oder eine Mobilnummer."
+    )
+    expect(page.locator("#warnings li")).to_contain_text("nur im Kalender")  # no_contact advice
+
+
+def test_the_last_delivery_failure_shows_next_to_its_channel(page: Page, serve: Serve) -> None:
+    calendar = "cal-web-bounced"
+    serve.api("PUT", "/alert-settings", calendar, {"alert_email": "gone@example.com", "locale": "en"})
+    # What the delivery-events function records for an SES bounce.
+    table = f"{serve.appointments_table.removesuffix('AppointmentsTable')}DeliveryLogTable"
+    DeliveryLogTable(serve.dynamodb, table).record_failure(  # type: ignore[arg-type]
+        calendar,
+        DeliveryFailure(
+            channel="email", reason="bounce: Permanent/General", failed_at="2027-09-08T11:02:00Z"
+        ),
+        expires_at=int(time.time()) + 3600,
+    )
+    open_settings(page, serve, calendar)
+    failure = page.locator('.field[data-field="alert_email"] .last-failure')
+    expect(failure).to_contain_text("bounce: Permanent/General")
+    expect(failure).to_contain_text("Sep 8, 2027")  # the calendar's zone: 13:02 in Berlin
+    expect(failure).to_contain_text("01:02 PM")
+
+
+def test_the_page_speaks_the_calendars_language_and_switches_with_it(page: Page, serve: Serve) -> None:
+    open_settings(page, serve, "cal-web-fr")
+    expect(page.locator("h1")).to_have_text("Paramètres des alertes")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator('label[for="alert_email"]')).to_have_text("Adresse e-mail pour les alertes")
+    screenshot(page, "settings-fr")
+
+    page.select_option("#locale", "it")
+    save(page)
+    expect(page.locator("h1")).to_have_text("Impostazioni degli avvisi")
+    expect(page.locator("#save-status")).to_have_text("Salvato.")
+    page.select_option("#locale", "fr")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Enregistré.")
+
+
+def test_screenshot_of_the_settings_page_in_german(page: Page, serve: Serve) -> None:
+    open_settings(page, serve, "cal-web-shots-de")
+    expect(page.locator('.field[data-field="alert_email"] .field-warning')).to_be_visible()
+    screenshot(page, "settings-de")
