@@ -27,7 +27,15 @@ from typing import Any
 
 import boto3
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from practitioner_alerts_local.api import LocalTokenIssuer
 
@@ -48,6 +56,8 @@ REGION = "eu-central-1"
 # How long a test waits for something a person would wait for (a pop-up, an e-mail in the
 # outbox). The pipeline takes a fraction of a second; the margin is for a busy 2-core machine.
 PATIENCE_S = 20.0
+# A function's first invocation (its cold start) can take seconds on a loaded machine.
+expect.set_options(timeout=PATIENCE_S * 1000)
 
 SEEDED_CALENDARS = [
     {
@@ -278,6 +288,7 @@ def watch() -> PageWatch:
 def page(browser: Browser, watch: PageWatch) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     opened = context.new_page()
+    opened.set_default_timeout(PATIENCE_S * 1000)
 
     def on_console(message: ConsoleMessage) -> None:
         # The browser logs every 4xx/5xx answer and refused WebSocket as an error; the page
