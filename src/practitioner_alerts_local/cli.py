@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts_local.api import main_token
+from practitioner_alerts_local.pages import calendar_page_url
 from practitioner_alerts_local.redrive import (
     RedriveFailed,
     aws_targets,
@@ -46,6 +47,7 @@ from practitioner_alerts_local.stack import (
 )
 
 PROG = "practitioner-alerts"
+DEFAULT_API_PORT = 8085
 DEFAULT_CALENDARS = PROJECT_ROOT / "events" / "calendars.json"
 
 
@@ -144,6 +146,8 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
     out.write(
         f"\nFinished in {time.perf_counter() - started:.1f} s (moto in-process; nothing was sent to AWS).\n"
     )
+    page = calendar_page_url(DEFAULT_API_PORT, "cal-dr-weber")
+    out.write(f"To watch the pop-ups live: `{PROG} serve`, then open {page} (its settings: .../settings).\n")
     return 0
 
 
@@ -215,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="moto server for the booking platform, pipeline, outbox page")
     serve.add_argument("--aws-port", type=int, default=5005, help="moto server port on 127.0.0.1")
-    serve.add_argument("--api-port", type=int, default=8085, help="outbox / API port on 127.0.0.1")
+    serve.add_argument(
+        "--api-port", type=int, default=DEFAULT_API_PORT, help="outbox / API port on 127.0.0.1"
+    )
     serve.add_argument(
         "--calendars", default=str(DEFAULT_CALENDARS), help="calendar settings to seed (default: %(default)s)"
     )

@@ -151,6 +151,7 @@ def test_demo_prints_the_days_decisions_and_what_went_out_within_seconds() -> No
         "E-mail to hughes.surgery@hotmail.co.uk",
         "detector: NewImage.starts_at",
         "cal-dr-rossi  [apt-5001]",  # no contact: the in-calendar feed is all Dr. Rossi gets
+        "http://127.0.0.1:8085/calendar/cal-dr-weber",  # where serve shows the pop-ups
     ):
         assert expected in report, expected
 
