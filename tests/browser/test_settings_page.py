@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, DeliveryLogTable
 from tests.browser.conftest import PROJECT_ROOT, PageWatch, Serve, screenshot, wait_until
@@ -192,3 +192,39 @@ def test_screenshot_of_the_settings_page_in_german(page: Page, serve: Serve) -> 
     open_settings(page, serve, "cal-web-shots-de")
     expect(page.locator('.field[data-field="alert_email"] .field-warning')).to_be_visible()
     screenshot(page, "settings-de")
+
+
+def test_states_the_page_does_not_know_yet_are_shown_with_the_apis_own_words(
+    page: Page, serve: Serve
+) -> None:
+    calendar = "cal-web-future"
+    serve.api(
+        "PUT", "/alert-settings", calendar, {"alert_email": "praxis.future@example.com", "locale": "en"}
+    )
+
+    # A later API version: a warning code, a channel and a property this page has never heard of.
+    def later_api(route: Route) -> None:
+        answer = route.fetch()
+        settings = answer.json()
+        settings["warnings"].append(
+            {"code": "contact_unverified", "message": "Confirm the address with the link we sent."}
+        )
+        settings["last_delivery_failures"]["push"] = {
+            "reason": "device unregistered",
+            "failed_at": "2027-09-08T09:30:00Z",
+        }
+        settings["alert_email_verification"] = "pending"
+        route.fulfill(response=answer, json=settings)
+
+    page.route("**/settings-api/calendars/cal-web-future/alert-settings", later_api)
+    open_settings(page, serve, calendar)
+    expect(page.locator('#warnings li[data-code="contact_unverified"]')).to_have_text(
+        "Confirm the address with the link we sent."
+    )
+    expect(page.locator('#warnings .last-failure[data-channel="push"]')).to_contain_text(
+        "device unregistered"
+    )
+    expect(page.locator('#more dt[data-key="alert_email_verification"]')).to_have_text(
+        "alert_email_verification"
+    )
+    expect(page.locator('#more dd[data-key="alert_email_verification"]')).to_have_text("pending")
