@@ -48,14 +48,16 @@ export function base64UrlJson(value) {
  * and the API's `problem` body.
  */
 export function feedReader({ apiBase, calendarId, getToken, fetchImpl = globalThis.fetch.bind(globalThis) }) {
-  return async ({ cursor = null, limit = 20, unread = false } = {}) => {
+  const read = async ({ cursor = null, limit = 20, unread = false } = {}, refresh = false) => {
     const query = new URLSearchParams({ limit: String(limit) });
     if (cursor) query.set("cursor", cursor);
     if (unread) query.set("unread", "true");
     const url = `${apiBase}/calendars/${encodeURIComponent(calendarId)}/alerts?${query}`;
     const response = await fetchImpl(url, {
-      headers: { Authorization: `Bearer ${await getToken({ refresh: false })}` },
+      headers: { Authorization: `Bearer ${await getToken({ refresh })}` },
     });
+    // A token that expired while the page was open: fetch a new one and try once more.
+    if (response.status === 401 && !refresh) return read({ cursor, limit, unread }, true);
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = new Error(body.message || `HTTP ${response.status}`);
@@ -65,6 +67,7 @@ export function feedReader({ apiBase, calendarId, getToken, fetchImpl = globalTh
     }
     return body;
   };
+  return (query) => read(query);
 }
 
 export class AlertsClient {

@@ -6,7 +6,7 @@
  * draws. Every text is set with textContent.
  */
 
-import { AlertsClient } from "./alerts-client.js";
+import { AlertsClient, feedReader } from "./alerts-client.js";
 import { loadWords } from "./i18n.js";
 import { calendarIdFromPath, calendarPath, loadConfig, tokenProvider } from "./session.js";
 import { SettingsApi } from "./settings-api.js";
@@ -236,7 +236,7 @@ async function main() {
     realtimeHost: config.realtimeHost,
     channel,
     getToken,
-    fetchAlerts: (query) => api.alerts(query),
+    fetchAlerts: feedReader({ apiBase: config.settingsApiBase, calendarId, getToken }),
     onAlert: (alert, { historic }) => page.add(alert, { popUp: !historic }),
     onStateChange: (state, detail) => page.drawConnection(state, detail),
     onCatchUpError: (error) => page.notice(words.t("calendar.feed_failed", { reason: page.reason(error) })),

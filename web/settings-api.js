@@ -49,8 +49,8 @@ export class SettingsApi {
     return response.ok ? response.json() : null;
   }
 
-  async call(method, path, body) {
-    const headers = { Authorization: `Bearer ${await this.getToken({ refresh: false })}` };
+  async call(method, path, body, refresh = false) {
+    const headers = { Authorization: `Bearer ${await this.getToken({ refresh })}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -62,6 +62,8 @@ export class SettingsApi {
     } catch (error) {
       throw new ApiError(0, { code: "network", message: String(error && error.message) });
     }
+    // A token that expired while the page was open: fetch a new one and try once more.
+    if (response.status === 401 && !refresh) return this.call(method, path, body, true);
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       const retryAfter = Number(response.headers.get("Retry-After"));
