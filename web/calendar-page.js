@@ -160,6 +160,9 @@ class CalendarPage {
       ? this.words.t("calendar.unread_many", { count })
       : this.words.t("calendar.unread", { count });
     badge.dataset.count = String(count);
+    // In a tab among the practice's other tabs, the count is what catches the eye.
+    const title = this.words.t("calendar.title");
+    document.title = count > 0 || this.moreUnread ? `(${count}${this.moreUnread ? "+" : ""}) ${title}` : title;
   }
 
   drawEmpty() {
@@ -212,7 +215,7 @@ async function main() {
   channel ??= `/alerts/${calendarId}`;
   const words = await loadWords(locale ?? navigator.language.slice(0, 2));
   words.apply(document);
-  document.title = words.t("calendar.title");
+  document.title = words.t("calendar.title");  // until the badge knows the unread count
   document.getElementById("development-only").hidden = !config.developmentOnly;
   const settingsLink = document.getElementById("settings-link");
   settingsLink.href = calendarPath(calendarId, "/settings");
