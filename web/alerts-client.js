@@ -41,6 +41,16 @@ export function base64UrlJson(value) {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** A UUID for the subscribe message; randomUUID exists only in secure contexts (https, localhost). */
+export function newSubscriptionId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /**
  * A `fetchAlerts({cursor, limit})` over the settings API's feed:
  * GET {apiBase}/calendars/{calendarId}/alerts, newest first, with the bearer token.
@@ -241,7 +251,7 @@ export class AlertsClient {
       case "connection_ack":
         this.connectionTimeoutMs = Number(data.connectionTimeoutMs) || DEFAULT_CONNECTION_TIMEOUT_MS;
         this.armKeepAlive();
-        this.subscriptionId = crypto.randomUUID();
+        this.subscriptionId = newSubscriptionId();
         socket.send(
           JSON.stringify({
             type: "subscribe",
