@@ -73,8 +73,18 @@ class FakeQueue:
 class FakeParkingLot:
     parked: list[dict[str, Any]] = field(default_factory=list)
 
-    def park(self, *, source: str, reason: str, payload: Mapping[str, Any], group: str = "parked") -> None:
-        self.parked.append({"source": source, "reason": reason, "payload": dict(payload), "group": group})
+    def park(
+        self,
+        *,
+        source: str,
+        reason: str,
+        payload: Mapping[str, Any],
+        group: str = "parked",
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.parked.append(
+            {"source": source, "reason": reason, "payload": dict(payload), "group": group, "summary": summary}
+        )
 
 
 @dataclass

@@ -145,6 +145,52 @@ def test_an_entry_sqs_will_never_take_rejects_only_its_record() -> None:
     assert outcome.rejected == {1: "sqs.SendMessageBatch rejected an entry: InvalidParameterValue"}
 
 
+def _with_motive(appointment_id: str, size: int) -> list[Any]:
+    alert = BOOKING.model_copy(update={"appointment_id": appointment_id, "visit_motive": "x" * size})
+    return notifications_for(alert, WEBER, in_app=False)[1:]  # the e-mail only
+
+
+def test_a_notification_too_large_for_sqs_is_rejected_alone_and_the_others_are_queued() -> None:
+    url = make_fifo_queue("notifications")
+    outcome = NotificationQueue(client("sqs"), url).enqueue_in_order(
+        [_with_motive("apt-1", 10), _with_motive("apt-2", 1_100_000), _with_motive("apt-3", 10)]
+    )
+    assert outcome.retry_from is None
+    assert outcome.rejected == {1: "sqs.SendMessageBatch: BatchRequestTooLong"}
+    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == ["apt-1", "apt-3"]
+
+
+def test_a_request_sqs_finds_too_long_is_halved_until_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if our estimate of the size said "fits" and SQS (moto: 1 MiB a request) disagreed.
+    monkeypatch.setattr("practitioner_alerts.adapters.sqs.MESSAGE_LIMIT_BYTES", 10_000_000)
+    url = make_fifo_queue("notifications")
+    sqs = client("sqs")
+    sent = _requests(sqs)
+    outcome = NotificationQueue(sqs, url).enqueue_in_order(
+        [_with_motive(f"apt-{i}", 400_000) for i in range(1, 4)]
+    )
+    assert outcome.retry_from is None and not outcome.rejected
+    assert [len(entries) for entries in sent] == [3, 1, 2]
+    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == ["apt-1", "apt-2", "apt-3"]
+
+
+def test_a_record_too_large_to_park_whole_is_parked_as_its_summary() -> None:
+    url = client("sqs").create_queue(QueueName="stream-dlq")["QueueUrl"]
+    record = {"eventID": "e1", "dynamodb": {"NewImage": {"visit_motive": {"S": "x" * 400_000}}}}
+    DeadLetterQueue(client("sqs"), url).park(
+        source="detector",
+        reason="NewImage.visit_motive: String should have at most 500 characters",
+        payload=record,
+        summary={"eventID": "e1", "dynamodb": {"SequenceNumber": "42"}},
+    )
+    (parked,) = receive_all(url)
+    assert len(parked["Body"].encode()) < 262_144
+    body = json.loads(parked["Body"])
+    assert body["payload"] == {"eventID": "e1", "dynamodb": {"SequenceNumber": "42"}}
+    assert body["payload_truncated"] is True
+    assert body["reason"].startswith("NewImage.visit_motive: String should have at most 500 characters")
+
+
 def test_throttling_is_transient_and_a_rejected_address_is_permanent() -> None:
     sns = client("sns")
     gateway = SmsGateway(sns, "Praxis")

@@ -222,3 +222,28 @@ def test_sms_is_not_sent_again_when_the_idempotency_record_cannot_be_completed(s
     assert flaky.handle(event, None) == {"batchItemFailures": []}
     assert calls["n"] == 1
     assert len(flaky.sms.outbox) == 1
+
+
+def test_an_alert_that_breaks_rendering_is_parked_alone_and_not_blamed_on_the_practitioner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import practitioner_alerts.sender as sender_module
+
+    real_render_sms = sender_module.render_sms
+
+    def render_breaking_on_one(alert: AlertContent) -> str:
+        if alert.appointment_id == "apt-bad":
+            raise OverflowError("date value out of range")
+        return real_render_sms(alert)
+
+    monkeypatch.setattr(sender_module, "render_sms", render_breaking_on_one)
+    sender = fake_sender()
+    bad = notifications_for(booking("apt-bad"), WEBER, in_app=False)
+    good = notifications_for(booking("apt-good"), WEBER, in_app=False)
+
+    response = sender.handle(sqs_event(bad + good), None)
+
+    assert response == {"batchItemFailures": []}
+    assert [p["reason"] for p in sender.parking.parked] == ["unrenderable_alert: OverflowError"]
+    assert len(sender.sms.outbox) == 1 and len(sender.email.outbox) == 2
+    assert sender.delivery_log.failures == {}

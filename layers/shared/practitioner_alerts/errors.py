@@ -10,9 +10,11 @@ blocks a shard or retries forever.
 class AlertError(Exception):
     """Base of every error this project raises on purpose."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        # The AWS error code behind it, for the few callers that react to one in particular.
+        self.code = code
 
 
 class TransientError(AlertError):

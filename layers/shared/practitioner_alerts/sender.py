@@ -31,7 +31,7 @@ from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry
 from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
-from practitioner_alerts.domain.notifications import Notification
+from practitioner_alerts.domain.notifications import AlertContent, Notification
 from practitioner_alerts.errors import AlertError, MalformedRecord, PermanentError, TransientError
 from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
 
@@ -68,6 +68,19 @@ class InFlight(Protocol):
 
 class SmsCapReached(PermanentError):
     """The calendar sent its hourly share of SMS and has no e-mail to fall back to."""
+
+
+class UnrenderableAlert(PermanentError):
+    """Rendering broke on this alert: it would break the same way on every retry. Not the
+    practitioner's failure, so it is parked without showing up in their settings."""
+
+
+def _rendered[T](render: Callable[[AlertContent], T], alert: AlertContent) -> T:
+    try:
+        return render(alert)
+    except Exception as error:
+        # The type only: a message may quote the patient's name.
+        raise UnrenderableAlert(f"unrenderable_alert: {type(error).__name__}") from error
 
 
 def feed_alert_id(notification: Notification) -> str:
@@ -170,11 +183,12 @@ class AlertSender:
                 message_id = self._send_sms(notification)
             elif notification.channel == "email":
                 tags = {"calendar_id": alert.calendar_id, "notification_id": notification.notification_id}
-                message_id = self.email.send(_address(notification), render_email(alert), tags)
+                email = _rendered(render_email, alert)
+                message_id = self.email.send(_address(notification), email, tags)
             else:
                 message_id = feed_alert_id(notification)
                 self.feed.add(self._feed_entry(notification, message_id))
-        except SmsCapReached:
+        except (SmsCapReached, UnrenderableAlert):
             raise
         except PermanentError as error:
             # The practitioner sees this in their settings and can fix the address.
@@ -214,7 +228,7 @@ class AlertSender:
                 f"sms_cap_reached: {self.sms_per_calendar_per_hour} SMS this hour for this calendar "
                 "and no e-mail to fall back to; redrive after the hour"
             )
-        message_id = self.sms.send(_address(notification), render_sms(alert))
+        message_id = self.sms.send(_address(notification), _rendered(render_sms, alert))
         expires = now + timedelta(days=3)  # SMS delivery receipts arrive within hours
         try:
             self.delivery_log.remember_sms(message_id, alert.calendar_id, int(expires.timestamp()))
@@ -245,7 +259,7 @@ class AlertSender:
             alert_id=alert_id,
             kind=alert.kind,
             appointment_id=alert.appointment_id,
-            headline=render_headline(alert),
+            headline=_rendered(render_headline, alert),
             starts_at=alert.starts_at.isoformat(),
             previous_starts_at=alert.previous_starts_at.isoformat() if alert.previous_starts_at else None,
             changed_at=alert.changed_at.isoformat(),

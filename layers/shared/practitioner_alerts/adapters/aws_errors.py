@@ -35,7 +35,10 @@ RETRYABLE_CODES = frozenset(
 
 
 def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    """The code as the service model names it. SQS speaks JSON but also sends the code of its
+    older query API (``AWS.SimpleQueueService.BatchRequestTooLong``), which botocore prefers."""
+    code = str(error.response.get("Error", {}).get("Code", "Unknown"))
+    return code.removeprefix("AWS.SimpleQueueService.")
 
 
 @contextmanager
@@ -51,10 +54,10 @@ def aws_call(operation: str, permanent_codes: frozenset[str] = frozenset()) -> I
         code = error_code(error)
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         if code in permanent_codes:
-            raise PermanentError(f"{operation}: {code}") from error
+            raise PermanentError(f"{operation}: {code}", code=code) from error
         if code in RETRYABLE_CODES or status >= 500:
-            raise TransientError(f"{operation}: {code}") from error
-        raise TransientError(f"{operation}: {code} (unexpected, retried)") from error
+            raise TransientError(f"{operation}: {code}", code=code) from error
+        raise TransientError(f"{operation}: {code} (unexpected, retried)", code=code) from error
     except BotoCoreError as error:
         # Connection resets, read time-outs and the like.
         raise TransientError(f"{operation}: {type(error).__name__}") from error
