@@ -25,7 +25,7 @@ from practitioner_alerts.adapters.sns import SmsGateway
 from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages, NotificationQueue
 from practitioner_alerts.domain.notifications import AlertContent, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
-from practitioner_alerts.errors import PermanentError, TransientError
+from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
 from practitioner_alerts.rendering import Email
 from tests.integration.conftest import client, make_fifo_queue, make_table, receive_all
 
@@ -53,7 +53,12 @@ def test_queueing_the_same_notifications_twice_leaves_one_copy_each() -> None:
     queue.enqueue(notifications)  # a redelivered stream batch
     messages = receive_all(url)
     assert sorted(json.loads(m["Body"])["channel"] for m in messages) == ["email", "in_app", "sms"]
-    assert {m["Attributes"]["MessageGroupId"] for m in messages} == {"apt-1001"}
+    # One group per appointment and channel: a failing SMS holds back neither e-mail nor pop-up.
+    assert {m["Attributes"]["MessageGroupId"] for m in messages} == {
+        "apt-1001#sms",
+        "apt-1001#email",
+        "apt-1001#in_app",
+    }
 
 
 def test_partial_failure_of_a_batch_send_is_not_taken_for_success() -> None:
@@ -157,7 +162,7 @@ def test_a_notification_too_large_for_sqs_is_rejected_alone_and_the_others_are_q
     )
     assert outcome.retry_from is None
     assert outcome.rejected == {1: "sqs.SendMessageBatch: BatchRequestTooLong"}
-    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == ["apt-1", "apt-3"]
+    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == ["apt-1#email", "apt-3#email"]
 
 
 def test_a_request_sqs_finds_too_long_is_halved_until_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -171,7 +176,11 @@ def test_a_request_sqs_finds_too_long_is_halved_until_it_fits(monkeypatch: pytes
     )
     assert outcome.retry_from is None and not outcome.rejected
     assert [len(entries) for entries in sent] == [3, 1, 2]
-    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == ["apt-1", "apt-2", "apt-3"]
+    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == [
+        "apt-1#email",
+        "apt-2#email",
+        "apt-3#email",
+    ]
 
 
 def test_a_record_too_large_to_park_whole_is_parked_as_its_summary() -> None:
@@ -201,6 +210,28 @@ def test_throttling_is_transient_and_a_rejected_address_is_permanent() -> None:
             gateway.send("+4915123456789", "x")
         with pytest.raises(PermanentError):
             gateway.send("+4915123456789", "x")
+
+
+def test_an_invalid_number_is_permanent_and_a_missing_permission_is_the_operators() -> None:
+    sns = client("sns")
+    gateway = SmsGateway(sns, "Praxis")
+    with Stubber(sns) as stub:
+        stub.add_client_error("publish", service_error_code="ParameterValueInvalid", http_status_code=400)
+        stub.add_client_error("publish", service_error_code="AuthorizationError", http_status_code=403)
+        with pytest.raises(PermanentError, match="ParameterValueInvalid"):
+            gateway.send("+4915123456789", "x")
+        with pytest.raises(OperatorError, match="AuthorizationError"):
+            gateway.send("+4915123456789", "x")
+
+
+def test_a_missing_configuration_set_is_the_operators_failure_not_the_addresss() -> None:
+    ses = client("sesv2")
+    gateway = EmailGateway(ses, "alerts@example.com", "gone")
+    with Stubber(ses) as stub:
+        stub.add_client_error("send_email", service_error_code="NotFoundException", http_status_code=404)
+        with pytest.raises(OperatorError, match="NotFoundException") as raised:
+            gateway.send("praxis@example.com", Email(subject="s", text="t", html="<p>h</p>"))
+    assert not isinstance(raised.value, PermanentError)
 
 
 def test_parked_record_keeps_its_reason_and_original_payload() -> None:

@@ -7,6 +7,7 @@ because that is where "exactly once" is actually decided.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +15,14 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+import practitioner_alerts.sender as sender_module
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
-from practitioner_alerts.errors import PermanentError, TransientError
+from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
 from tests.fakes import (
     FakeDeliveryLog,
+    FakeEmail,
     fake_sender,
 )
 from tests.integration.conftest import client
@@ -227,8 +230,6 @@ def test_sms_is_not_sent_again_when_the_idempotency_record_cannot_be_completed(s
 def test_an_alert_that_breaks_rendering_is_parked_alone_and_not_blamed_on_the_practitioner(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import practitioner_alerts.sender as sender_module
-
     real_render_sms = sender_module.render_sms
 
     def render_breaking_on_one(alert: AlertContent) -> str:
@@ -247,3 +248,26 @@ def test_an_alert_that_breaks_rendering_is_parked_alone_and_not_blamed_on_the_pr
     assert [p["reason"] for p in sender.parking.parked] == ["unrenderable_alert: OverflowError"]
     assert len(sender.sms.outbox) == 1 and len(sender.email.outbox) == 2
     assert sender.delivery_log.failures == {}
+
+
+def test_an_operators_mistake_is_retried_and_never_shown_as_the_practitioners_failure() -> None:
+    sender = fake_sender(email=FakeEmail(failures=[OperatorError("sesv2.SendEmail: NotFoundException")]))
+    email_only = WEBER.model_copy(update={"alert_mobile": None})
+
+    response = sender.handle(sqs_event(notifications_for(booking(), email_only, in_app=False)), None)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert sender.delivery_log.failures == {} and sender.parking.parked == []
+    sender.handle(sqs_event(notifications_for(booking(), email_only, in_app=False)), None)
+    assert len(sender.email.outbox) == 1  # once fixed, the alert goes out
+
+
+def test_idempotency_records_are_keyed_by_the_notification_alone(sender: AlertSender) -> None:
+    # Not by the function's deployed name or Python name: a rename must not void the records.
+    (sms,) = notifications_for(booking(), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+
+    sender.handle(sqs_event([sms]), None)
+
+    (item,) = client("dynamodb").scan(TableName="idempotency")["Items"]
+    digest = hashlib.md5(json.dumps(sms.notification_id).encode()).hexdigest()
+    assert item["id"]["S"] == f"practitioner-alerts.notification#{digest}"

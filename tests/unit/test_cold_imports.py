@@ -85,7 +85,7 @@ def test_the_sender_loads_jinja2_and_the_validators_only_when_it_needs_them() ->
         "build_sender(SenderConfig(idempotency_table_name='i', notification_dead_letter_queue_url='d',"
         " alerts_feed_table_name='f', sender_email='alerts@example.com', ses_configuration_set='c',"
         " sms_sender_id='Praxis', alert_feed_days=30, notification_queue_url='q',"
-        " delivery_log_table_name='l', sms_per_calendar_per_hour=30))"
+        " delivery_log_table_name='l', sms_per_calendar_per_hour=30, notification_max_receives=10))"
     )
     # Jinja2 with the first e-mail; the sender never validates a contact.
     assert {"jinja2", "phonenumbers", "email_validator"}.isdisjoint(loaded)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import practitioner_alerts.detector as detector_module
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import TransientError
@@ -76,8 +77,6 @@ def test_a_bad_write_is_parked_naming_its_field_and_the_booking_behind_it_is_que
 def test_an_error_nobody_foresaw_parks_only_its_record_and_names_its_type(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import practitioner_alerts.detector as detector_module
-
     real_decide = detector_module.decide
 
     def decide_breaking_on_one(change: Any, window: timedelta) -> Any:

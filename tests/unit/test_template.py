@@ -314,6 +314,23 @@ def test_notification_queue_is_fifo_with_fifo_dead_letter_queue(template: dict[s
     )
 
 
+def test_the_sender_parks_a_message_at_the_receive_sqs_would_dead_letter_it_at(
+    template: dict[str, Any],
+) -> None:
+    # One receive later SQS would move it without a reason; the sender parks it with one.
+    max_receives = props(template, "NotificationQueue")["RedrivePolicy"]["maxReceiveCount"]
+    env = props(template, "SenderFunction")["Environment"]["Variables"]
+    assert int(env["NOTIFICATION_MAX_RECEIVES"]) == max_receives
+
+
+def test_configuration_errors_page_the_operator(template: dict[str, Any]) -> None:
+    alarm = props(template, "SenderConfigurationErrorsAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("PractitionerAlerts", "ConfigurationErrors")
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
 def test_visibility_timeout_covers_sender_retries(template: dict[str, Any]) -> None:
     visibility = props(template, "NotificationQueue")["VisibilityTimeout"]
     assert visibility >= SENDER_TIMEOUT_MULTIPLE * function_timeout(template, "SenderFunction")

@@ -57,6 +57,8 @@ class SenderConfig(_FromEnvironment):
     notification_queue_url: str
     delivery_log_table_name: str
     sms_per_calendar_per_hour: Annotated[int, Field(gt=0)]
+    # The notification queue's RedrivePolicy maxReceiveCount (a test keeps the two equal).
+    notification_max_receives: Annotated[int, Field(gt=0)]
 
 
 class SettingsApiConfig(_FromEnvironment):

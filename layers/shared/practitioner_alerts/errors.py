@@ -21,6 +21,12 @@ class TransientError(AlertError):
     """Worth retrying: throttling, 5xx, time-outs, partial batch failures."""
 
 
+class OperatorError(TransientError):
+    """The deployment is wrong, not the request: a missing SES configuration set or identity, a
+    permission the role lacks. Retried, because the alert goes out once an operator fixes it;
+    alarmed, and never shown to the practitioner as a failure of their contact."""
+
+
 class PermanentError(AlertError):
     """Retrying cannot help: a malformed record, an invalid number, a rejected e-mail."""
 

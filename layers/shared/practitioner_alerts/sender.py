@@ -32,7 +32,13 @@ from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
 from practitioner_alerts.domain.notifications import AlertContent, Notification
-from practitioner_alerts.errors import AlertError, MalformedRecord, PermanentError, TransientError
+from practitioner_alerts.errors import (
+    AlertError,
+    MalformedRecord,
+    OperatorError,
+    PermanentError,
+    TransientError,
+)
 from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
 
 logger = Logger(child=True)
@@ -41,6 +47,10 @@ metrics = Metrics()
 # Longer than anything can keep a message coming back: stream records live 24 h, queue
 # messages four days, and a redrive from the dead-letter queue may follow.
 IDEMPOTENCY_TTL = timedelta(days=7)
+# Powertools would key the records by the function's deployed name and the Python name of the
+# decorated function: a rename of either would silently void seven days of records, and a
+# redelivery or redrive after it would send again. This never changes.
+IDEMPOTENCY_KEY_PREFIX = "practitioner-alerts.notification"
 
 
 class SmsChannel(Protocol):
@@ -104,6 +114,8 @@ class AlertSender:
     feed_days: int
     sms_per_calendar_per_hour: int
     in_flight: InFlight | None = None
+    # The queue's maxReceiveCount: the last attempt parks a message with its reason.
+    max_receives: int | None = None
     # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
     clock: Callable[[], datetime] = field(default=_utc_now)
 
@@ -125,12 +137,10 @@ class AlertSender:
             data_keyword_argument="notification",
             persistence_store=self.idempotency_store,
             config=config,
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )(deliver)
 
-        def record_handler(record: SQSRecord) -> None:
-            notification = self._read(record)
-            if notification is None:
-                return
+        def attempt(notification: Notification, record: SQSRecord) -> None:
             try:
                 if notification.channel == "in_app":
                     # The feed entry's key comes from the notification and its write is
@@ -153,11 +163,30 @@ class AlertSender:
                     self._settle(record)
                     return
                 raise TransientError("idempotency store unavailable; nothing was sent") from error
+
+        def record_handler(record: SQSRecord) -> None:
+            notification = self._read(record)
+            if notification is None:
+                return
+            try:
+                attempt(notification, record)
+            except TransientError as error:
+                if isinstance(error, OperatorError):
+                    # Not the practitioner's failure: nothing goes to their delivery log.
+                    logger.error("the deployment refused a delivery", extra={"reason": error.reason})
+                    metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
+                receives = int(record.attributes.approximate_receive_count or 1)
+                if self.max_receives is None or receives < self.max_receives:
+                    raise
+                # SQS would move it to the dead-letter queue at its next receive without a word
+                # on why; parked now, it carries the reason an operator needs before a redrive.
+                reason = f"{error.reason} (gave up after {receives} attempts)"
+                self._park(record, reason, notification.channel)
             except PermanentError as error:
                 self._park(record, error.reason, notification.channel)
 
-        # Failing a message skips only the rest of its group (its appointment), keeping each
-        # appointment's alerts in order while other appointments go on.
+        # Failing a message skips only the rest of its group (its appointment's channel), keeping
+        # each appointment's alerts in order on each channel while everything else goes on.
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # A batch whose every message failed is still a partial response, not a function error:
         # otherwise Powertools raises before the back-off is applied, and a lone throttled SMS

@@ -83,4 +83,5 @@ def build_sender(config: SenderConfig) -> AlertSender:
         feed_days=config.alert_feed_days,
         sms_per_calendar_per_hour=config.sms_per_calendar_per_hour,
         in_flight=InFlightMessages(sqs, config.notification_queue_url),
+        max_receives=config.notification_max_receives,
     )

@@ -7,30 +7,34 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from practitioner_alerts.errors import PermanentError, TransientError
+from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
 
-# Codes that mean "try again later" on every service we call.
+# Codes that mean "try again later", as the service models of the operations we call name them
+# (a test checks each against botocore's models).
 RETRYABLE_CODES = frozenset(
     {
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "TooManyRequestsException",
+        "ThrottlingException",  # DynamoDB
         "ProvisionedThroughputExceededException",
         "RequestLimitExceeded",
-        "LimitExceededException",
         "InternalServerError",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "KMSThrottlingException",
-        "SendingPausedException",
-        "AccountSendingPausedException",
         "TransactionConflictException",
+        "InternalError",  # SNS
+        "KMSThrottling",
+        "TooManyRequestsException",  # SES
+        "LimitExceededException",
+        "SendingPausedException",
+        "RequestThrottled",  # SQS
+        "KmsThrottled",
     }
+)
+# Codes every AWS API may return and no operation's model lists (each service's API reference,
+# "Common Errors"; SNS, an older query API, says "Throttling").
+COMMON_RETRYABLE_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "InternalFailure", "ServiceUnavailable"}
+)
+# The deployment, not the request, is wrong: missing permissions or credentials.
+COMMON_OPERATOR_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "NotAuthorized", "UnrecognizedClientException"}
 )
 
 
@@ -42,8 +46,12 @@ def error_code(error: ClientError) -> str:
 
 
 @contextmanager
-def aws_call(operation: str, permanent_codes: frozenset[str] = frozenset()) -> Iterator[None]:
-    """Translate botocore failures of ``operation`` into transient or permanent errors.
+def aws_call(
+    operation: str,
+    permanent_codes: frozenset[str] = frozenset(),
+    operator_codes: frozenset[str] = frozenset(),
+) -> Iterator[None]:
+    """Translate botocore failures of ``operation`` into transient, operator or permanent errors.
 
     Only codes listed as permanent park a message; anything unknown is retried, because a
     wrongly parked alert is lost to the practitioner while a wrongly retried one is only late.
@@ -55,7 +63,9 @@ def aws_call(operation: str, permanent_codes: frozenset[str] = frozenset()) -> I
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         if code in permanent_codes:
             raise PermanentError(f"{operation}: {code}", code=code) from error
-        if code in RETRYABLE_CODES or status >= 500:
+        if code in operator_codes or code in COMMON_OPERATOR_CODES:
+            raise OperatorError(f"{operation}: {code}", code=code) from error
+        if code in RETRYABLE_CODES or code in COMMON_RETRYABLE_CODES or status >= 500:
             raise TransientError(f"{operation}: {code}", code=code) from error
         raise TransientError(f"{operation}: {code} (unexpected, retried)", code=code) from error
     except BotoCoreError as error:

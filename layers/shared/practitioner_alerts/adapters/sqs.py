@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from practitioner_alerts.adapters.aws_errors import aws_call
-from practitioner_alerts.domain.notifications import Notification
+from practitioner_alerts.domain.notifications import Notification, message_group
 from practitioner_alerts.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
@@ -58,8 +58,9 @@ class _Entry:
 class NotificationQueue:
     """Queues notifications in appointment order, each exactly once, ten to a request.
 
-    MessageGroupId is the appointment, so a cancellation can never overtake the booking it
-    cancels; MessageDeduplicationId is the notification id, so a stream batch that comes again
+    MessageGroupId is the appointment and channel (:func:`message_group`), so a cancellation can
+    never overtake the booking it cancels on any channel, and a failing channel holds back only
+    itself; MessageDeduplicationId is the notification id, so a stream batch that comes again
     within the five-minute deduplication window queues nothing new.
     """
 
@@ -117,7 +118,7 @@ class NotificationQueue:
             {
                 "Id": str(index),
                 "MessageBody": entry.body,
-                "MessageGroupId": entry.notification.alert.appointment_id,
+                "MessageGroupId": message_group(entry.notification),
                 "MessageDeduplicationId": entry.notification.notification_id,
                 "MessageAttributes": entry.attributes,
             }
