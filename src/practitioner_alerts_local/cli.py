@@ -3,7 +3,8 @@
     practitioner-alerts demo                         a scripted day, then a report
     practitioner-alerts replay [--json] FILE...      stream event files through the pipeline
     practitioner-alerts serve                        moto server + pipeline + outbox page + settings API
-    practitioner-alerts token --calendars a,b        a token the local settings API accepts
+    practitioner-alerts token --calendars a,b [--view-calendars c]
+                                                     a token the local settings API accepts
     practitioner-alerts redrive [--dry-run] (--endpoint-url URL | --stack-name NAME)
                                                      move dead letters back for another attempt
 
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         "token",
         help="print a JWT the local settings API accepts",
         description="Options: --calendars cal-a,cal-b (the calendars the holder administers), "
+        "--view-calendars cal-c (those the holder may only see: feed and pop-ups), "
         "--subject NAME, --hours N.",
         add_help=False,
     )

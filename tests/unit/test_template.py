@@ -575,6 +575,7 @@ def test_settings_api_function_code_and_environment(template: dict[str, Any]) ->
         "ALERTS_FEED_TABLE_NAME": {"Ref": "AlertsFeedTable"},
         "NOTIFICATION_QUEUE_URL": {"Fn::GetAtt": ["NotificationQueue", "QueueUrl"]},
         "CALENDARS_CLAIM": {"Ref": "CalendarsClaim"},
+        "VIEW_CALENDARS_CLAIM": {"Ref": "ViewCalendarsClaim"},
         "TEST_ALERTS_PER_HOUR": {"Ref": "TestAlertsPerHour"},
         "DELIVERY_LOG_TABLE_NAME": {"Ref": "DeliveryLogTable"},
     }
@@ -589,6 +590,7 @@ def test_settings_api_parameters(template: dict[str, Any]) -> None:
     assert issuer.fullmatch("https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123")
     assert not issuer.fullmatch("http://insecure.example.com")
     assert params["CalendarsClaim"]["Default"] == "calendars"
+    assert params["ViewCalendarsClaim"]["Default"] == "calendars_view"
     assert params["TestAlertsPerHour"]["Type"] == "Number" and params["TestAlertsPerHour"]["Default"] == 3
 
 

@@ -63,8 +63,10 @@ class SettingsApiConfig(_FromEnvironment):
     settings_table_name: str
     alerts_feed_table_name: str
     notification_queue_url: str
-    # Name of the JWT claim that lists the calendars its holder administers.
+    # Names of the JWT claims that list the calendars its holder administers, and those it may
+    # only see (the feed); see practitioner_alerts.access.
     calendars_claim: Annotated[str, Field(min_length=1)]
+    view_calendars_claim: Annotated[str, Field(min_length=1)]
     test_alerts_per_hour: Annotated[int, Field(gt=0, le=100)]
     delivery_log_table_name: str
 
