@@ -73,3 +73,9 @@ class SettingsApiConfig(_FromEnvironment):
 
 class DeliveryEventsConfig(_FromEnvironment):
     delivery_log_table_name: str
+
+
+class RealtimeSubscribeConfig(_FromEnvironment):
+    # The same claims, with the same meaning, as the settings API's (practitioner_alerts.access).
+    calendars_claim: Annotated[str, Field(min_length=1)]
+    view_calendars_claim: Annotated[str, Field(min_length=1)]
