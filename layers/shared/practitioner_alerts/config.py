@@ -57,6 +57,8 @@ class SenderConfig(_FromEnvironment):
     notification_queue_url: str
     delivery_log_table_name: str
     sms_per_calendar_per_hour: Annotated[int, Field(gt=0)]
+    # AppSync Events' HTTP publish endpoint, https://<Dns.Http>/event.
+    realtime_publish_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+/event$")]
 
 
 class SettingsApiConfig(_FromEnvironment):

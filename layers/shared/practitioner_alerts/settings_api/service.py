@@ -104,16 +104,7 @@ def _view(
 
 def alert_view(entry: FeedEntry) -> AlertView:
     """A feed entry as the feed returns it, and as the real-time channel carries it."""
-    return AlertView(
-        alert_id=entry.alert_id,
-        kind=entry.kind,
-        appointment_id=entry.appointment_id,
-        headline=entry.headline,
-        starts_at=entry.starts_at,
-        previous_starts_at=entry.previous_starts_at,
-        changed_at=entry.changed_at,
-        read=entry.read,
-    )
+    return AlertView(**entry.as_alert())
 
 
 def _utc_now() -> datetime:
