@@ -152,6 +152,7 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
     return serve(
         aws_port=args.aws_port,
         api_port=args.api_port,
+        realtime_port=args.realtime_port,
         template_path=Path(args.template),
         calendars=read_calendars(Path(args.calendars)),
         lambda_logs=sys.stderr if args.lambda_logs else None,
@@ -217,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="moto server for the booking platform, pipeline, outbox page")
     serve.add_argument("--aws-port", type=int, default=5005, help="moto server port on 127.0.0.1")
     serve.add_argument("--api-port", type=int, default=8085, help="outbox / API port on 127.0.0.1")
+    serve.add_argument(
+        "--realtime-port",
+        type=int,
+        default=8086,
+        help="local AppSync Events endpoint (WebSocket /event/realtime, publish /event) on 127.0.0.1",
+    )
     serve.add_argument(
         "--calendars", default=str(DEFAULT_CALENDARS), help="calendar settings to seed (default: %(default)s)"
     )

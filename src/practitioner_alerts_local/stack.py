@@ -302,6 +302,21 @@ class LocalStack:
         secure, plain = f"https://{self.realtime_endpoint}/", f"http://{self.realtime_endpoint}/"
         return {name: value.replace(secure, plain) for name, value in environment.items()}
 
+    def on_subscribe_function(self, namespace_logical_id: str) -> str | None:
+        """The function a channel namespace's OnSubscribe handler invokes directly, followed from
+        the template: namespace -> HandlerConfigs.OnSubscribe -> data source -> Lambda function."""
+        handler = (self.template.properties(namespace_logical_id).get("HandlerConfigs") or {}).get(
+            "OnSubscribe"
+        ) or {}
+        source = _get_att_target((handler.get("Integration") or {}).get("DataSourceName"))
+        if handler.get("Behavior") != "DIRECT" or source is None:
+            return None
+        lambda_config = self.template.properties(source).get("LambdaConfig") or {}
+        return _get_att_target(lambda_config.get("LambdaFunctionArn"))
+
+    def channel_namespaces(self) -> list[str]:
+        return self.template.logical_ids(CHANNEL_NAMESPACE)
+
     def function_arn(self, logical_id: str) -> str:
         return self.attribute(logical_id, "Arn")
 
@@ -364,6 +379,14 @@ class LocalStack:
                     )
                 )
         return mappings
+
+
+def _get_att_target(value: Any) -> str | None:
+    """``X`` of ``{"Fn::GetAtt": ["X", ...]}`` (or ``"X.Attr"``)."""
+    if isinstance(value, Mapping) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else str(target).split(".", 1)[0])
+    return None
 
 
 def _true(value: Any) -> bool:
