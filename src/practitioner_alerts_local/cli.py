@@ -3,7 +3,8 @@
     practitioner-alerts demo                         a scripted day, then a report
     practitioner-alerts replay [--json] FILE...      stream event files through the pipeline
     practitioner-alerts serve                        moto server + pipeline + outbox page + settings API
-    practitioner-alerts token --calendars a,b        a token the local settings API accepts
+    practitioner-alerts token --calendars a,b [--view-calendars c]
+                                                     a token the local settings API accepts
     practitioner-alerts redrive [--dry-run] (--endpoint-url URL | --stack-name NAME)
                                                      move dead letters back for another attempt
 
@@ -151,6 +152,7 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
     return serve(
         aws_port=args.aws_port,
         api_port=args.api_port,
+        realtime_port=args.realtime_port,
         template_path=Path(args.template),
         calendars=read_calendars(Path(args.calendars)),
         lambda_logs=sys.stderr if args.lambda_logs else None,
@@ -217,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--aws-port", type=int, default=5005, help="moto server port on 127.0.0.1")
     serve.add_argument("--api-port", type=int, default=8085, help="outbox / API port on 127.0.0.1")
     serve.add_argument(
+        "--realtime-port",
+        type=int,
+        default=8086,
+        help="local AppSync Events endpoint (WebSocket /event/realtime, publish /event) on 127.0.0.1",
+    )
+    serve.add_argument(
         "--calendars", default=str(DEFAULT_CALENDARS), help="calendar settings to seed (default: %(default)s)"
     )
     serve.add_argument(
@@ -228,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         "token",
         help="print a JWT the local settings API accepts",
         description="Options: --calendars cal-a,cal-b (the calendars the holder administers), "
+        "--view-calendars cal-c (those the holder may only see: feed and pop-ups), "
         "--subject NAME, --hours N.",
         add_help=False,
     )

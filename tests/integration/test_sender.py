@@ -20,9 +20,11 @@ from practitioner_alerts.domain.notifications import AlertContent, Notification,
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
+from practitioner_alerts.settings_api.service import alert_view
 from tests.fakes import (
     FakeDeliveryLog,
     FakeEmail,
+    FakePush,
     fake_sender,
 )
 from tests.integration.conftest import client
@@ -271,3 +273,63 @@ def test_idempotency_records_are_keyed_by_the_notification_alone(sender: AlertSe
     (item,) = client("dynamodb").scan(TableName="idempotency")["Items"]
     digest = hashlib.md5(json.dumps(sms.notification_id).encode()).hexdigest()
     assert item["id"]["S"] == f"practitioner-alerts.notification#{digest}"
+
+
+# ------------------------------------------------------------------------------------------------
+# The pop-up: the feed entry, pushed to its calendar's channel once it is written
+# ------------------------------------------------------------------------------------------------
+def test_the_feed_entry_is_pushed_to_its_calendars_channel_as_the_feed_shows_it(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=True)), None)
+
+    ((channel, event),) = sender.push.alerts()  # type: ignore[attr-defined]
+    (entry,) = sender.feed.entries.values()  # type: ignore[attr-defined]
+    assert channel == "/alerts/cal-dr-weber"
+    assert event == json.loads(alert_view(entry).model_dump_json())
+    assert event["read"] is False and event["kind"] == "booked"
+    assert "M. Müller" in event["headline"]
+
+
+def test_the_pushed_event_carries_no_contact_data(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=True)), None)
+    published = json.dumps(sender.push.published)  # type: ignore[attr-defined]
+    for contact in ("praxis.weber@example.com", "+4915123456789", "4915123456789", "Erstuntersuchung"):
+        assert contact not in published, contact
+
+
+def test_sms_and_email_push_nothing(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    assert sender.push.published == []  # type: ignore[attr-defined]
+
+
+def test_a_failed_push_keeps_the_feed_entry_and_sends_nothing_twice(
+    sender: AlertSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing = dataclasses.replace(sender, push=FakePush(failure=TransientError("appsync.Publish: HTTP 503")))
+    event = sqs_event(notifications_for(booking(), WEBER, in_app=True))
+
+    with caplog.at_level("WARNING"):
+        response = failing.handle(event, None)
+
+    assert response == {"batchItemFailures": []}  # the message is not retried
+    assert len(failing.feed.entries) == 1  # type: ignore[attr-defined]
+    assert len(failing.sms.outbox) == len(failing.email.outbox) == 1
+    (warning,) = [vars(r) for r in caplog.records if r.getMessage().startswith("push failed")]
+    assert warning["reason"] == "appsync.Publish: HTTP 503"
+    assert failing.parking.parked == []  # type: ignore[attr-defined]
+
+
+def test_a_push_that_raises_something_unexpected_still_fails_nothing(sender: AlertSender) -> None:
+    broken = dataclasses.replace(sender, push=FakePush(failure=RuntimeError("no credentials")))
+    (in_app,) = (n for n in notifications_for(booking(), WEBER, in_app=True) if n.channel == "in_app")
+    assert broken.handle(sqs_event([in_app]), None) == {"batchItemFailures": []}
+    assert len(broken.feed.entries) == 1  # type: ignore[attr-defined]
+
+
+def test_a_repeated_feed_delivery_pushes_again_with_the_same_alert_id(sender: AlertSender) -> None:
+    # The page drops alert ids it has shown; pushing again makes up for a push that was lost.
+    (in_app,) = (n for n in notifications_for(booking(), WEBER, in_app=True) if n.channel == "in_app")
+    sender.handle(sqs_event([in_app]), None)
+    sender.handle(sqs_event([in_app]), None)
+    first, second = sender.push.alerts()  # type: ignore[attr-defined]
+    assert first == second
+    assert len(sender.feed.entries) == 1  # type: ignore[attr-defined]

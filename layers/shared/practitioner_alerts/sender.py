@@ -4,11 +4,20 @@ Every SMS and e-mail is delivered at most once thanks to Powertools idempotency 
 notification id: a queue message that comes again (a retry, a redelivery after a time-out, the
 same alert queued twice) finds the earlier result and sends nothing. The feed needs no such
 record: its entry is keyed by the notification and written only if absent.
+
+Once the feed entry is written (the record of truth), it is pushed to the calendar's real-time
+channel, where an open calendar page shows it as a pop-up. A push that fails is logged and
+counted (``PushFailed``) and nothing else happens: the feed write stands, the message is not
+retried (which could send its SMS or e-mail again), and the page finds the alert when it next
+reads the feed (on load and on every reconnect). A message that comes again pushes its entry
+again, whether or not the entry was already there: the page drops alert ids it has shown, and a
+second push makes up for a first one that was lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -39,6 +48,7 @@ from practitioner_alerts.errors import (
     PermanentError,
     TransientError,
 )
+from practitioner_alerts.realtime import channel_for
 from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
 
 logger = Logger(child=True)
@@ -69,6 +79,10 @@ class DeliveryLog(Protocol):
     def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool: ...
     def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None: ...
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
+
+
+class AlertPush(Protocol):
+    def publish(self, channel: str, events: Sequence[str]) -> None: ...
 
 
 class InFlight(Protocol):
@@ -116,6 +130,8 @@ class AlertSender:
     in_flight: InFlight | None = None
     # The queue's maxReceiveCount: the last attempt parks a message with its reason.
     max_receives: int | None = None
+    # The calendar page's pop-up; without it, the feed alone carries in-calendar alerts.
+    push: AlertPush | None = None
     # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
     clock: Callable[[], datetime] = field(default=_utc_now)
 
@@ -216,7 +232,9 @@ class AlertSender:
                 message_id = self.email.send(_address(notification), email, tags)
             else:
                 message_id = feed_alert_id(notification)
-                self.feed.add(self._feed_entry(notification, message_id))
+                entry = self._feed_entry(notification, message_id)
+                self.feed.add(entry)
+                self._push(entry, notification.notification_id)
         except (SmsCapReached, UnrenderableAlert):
             raise
         except PermanentError as error:
@@ -268,6 +286,27 @@ class AlertSender:
                 extra={"calendar_id": alert.calendar_id, "reason": error.reason},
             )
         return message_id
+
+    def _push(self, entry: FeedEntry, notification_id: str) -> None:
+        if self.push is None:
+            return
+        event = json.dumps(entry.as_alert(), ensure_ascii=False, separators=(",", ":"))
+        try:
+            self.push.publish(channel_for(entry.calendar_id), [event])
+        except Exception as error:  # noqa: BLE001 - nothing a push raises may fail or repeat the delivery
+            reason = error.reason if isinstance(error, AlertError) else type(error).__name__
+            logger.warning(
+                "push failed; the calendar page catches up from the feed",
+                extra={
+                    "notification_id": notification_id,
+                    "calendar_id": entry.calendar_id,
+                    "alert_id": entry.alert_id,
+                    "reason": reason,
+                },
+            )
+            metrics.add_metric(name="PushFailed", unit=MetricUnit.Count, value=1)
+            return
+        metrics.add_metric(name="Pushed", unit=MetricUnit.Count, value=1)
 
     def _remember_failure(self, calendar_id: str, channel: str, reason: str) -> None:
         now = self.clock()
