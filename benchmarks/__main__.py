@@ -99,7 +99,9 @@ def cost_inputs(
     # written, as the sender makes it. Deliveries and the pages' connections are assumptions.
     memory_by_function, _, _ = cost_model.template_facts()
     realtime_calls, realtime_monthly, on_subscribe = cost_model.realtime_usage(
-        calls.get("dynamodb.PutItem@alerts_feed", 0.0), memory_by_function["RealtimeSubscribeFunction"]
+        calls.get("dynamodb.PutItem@alerts_feed", 0.0),
+        memory_by_function["RealtimeSubscribeFunction"],
+        cold_start_ms=cold_start_ms,
     )
     calls["appsync.EventPublish"] = realtime_calls["appsync.EventPublish"]
     # In the worst case the detector reads settings and queues (or parks) per change; every
@@ -220,6 +222,8 @@ def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
         "imports": import_result,
         "aws_calls": {
             "changes": economy.changes,
+            # pushes the sender published per feed entry it wrote (the pipeline run, no faults)
+            "pushes_per_feed_entry": economy.pushes_per_feed_entry,
             "messages": economy.messages,
             "delivered": economy.delivered,
             "floor": economy.floor,

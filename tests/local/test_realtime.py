@@ -241,6 +241,9 @@ def test_an_online_booking_arrives_as_data_with_its_headline(served: Served) -> 
     assert alert["headline"].startswith("Neuer Online-Termin")
     assert "M. Müller" in alert["headline"]
     assert alert["read"] is False
+    # The calendar's SMS number and e-mail address (events/calendars.json) never travel with it.
+    for contact in ("4915123456789", "praxis.weber@example.com"):
+        assert contact not in data["event"], contact
     assert set(alert) == {
         "alert_id",
         "kind",

@@ -13,8 +13,9 @@ import re
 from practitioner_alerts.access import Caller
 
 NAMESPACE = "alerts"
-# AppSync Events channel segments: letters, digits and hyphens, at most 50 characters (the same
-# rule as a namespace name: no hyphen at either end).
+# AppSync documents this pattern for a namespace name, the first segment of a channel (API
+# reference, ChannelNamespace.name: letters, digits and inner hyphens, 1-50 characters). The
+# calendar's segment is held to the same rule: nothing AppSync could refuse ever names a channel.
 _SEGMENT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?")
 # Hashed segments start with this, and an id that does is always hashed too: a calendar called
 # "h-<hex>" could otherwise take over the channel of the id whose hash that is.
