@@ -62,7 +62,7 @@ GOALS = {
 # as 8 ms (DynamoDB, SQS) or 30 ms (SNS, SES) of waiting; a cold start (INIT is billed since
 # August 2025) as the measured worst handler import plus one first call, on 1% of invocations.
 FULL_VCPU_MB = 1769
-CALL_MS = {"dynamodb": 8.0, "sqs": 8.0, "sns": 30.0, "sesv2": 30.0}
+CALL_MS = {"dynamodb": 8.0, "sqs": 8.0, "sns": 30.0, "sesv2": 30.0, "appsync": 10.0}
 COLD_START_SHARE = 0.01
 # Item sizes per table, rounded up from the local runtime's items (writes are billed per KB).
 ITEM_KB = {"appointments": 0.6, "settings": 0.5, "idempotency": 0.4, "alerts_feed": 0.6, "delivery_log": 0.3}
@@ -95,9 +95,20 @@ def cost_inputs(
     calls = {_cost_key(call): count * scale for call, count in economy.calls.items()}
     calls["dynamodb.BatchGetItem@settings"] = detector_invocations
     calls["sqs.SendMessageBatch"] = alerting
+    # The push goes over HTTP, not through a boto3 client the count sees: one per feed entry
+    # written, as the sender makes it. Deliveries and the pages' connections are assumptions.
+    memory_by_function, _, _ = cost_model.template_facts()
+    realtime_calls, realtime_monthly, on_subscribe = cost_model.realtime_usage(
+        calls.get("dynamodb.PutItem@alerts_feed", 0.0),
+        memory_by_function["RealtimeSubscribeFunction"],
+        cold_start_ms=cold_start_ms,
+    )
+    calls["appsync.EventPublish"] = realtime_calls["appsync.EventPublish"]
     # In the worst case the detector reads settings and queues (or parks) per change; every
     # other call is the sender's.
     detector_calls = ("dynamodb.BatchGetItem", "sqs.SendMessage")
+    # Deliveries to pages are AppSync's work, not the sender's wait.
+    deliveries = {"appsync.EventDelivery": realtime_calls["appsync.EventDelivery"]}
 
     def waiting_ms(detector: bool, invocations: float) -> float:
         made = {c: n for c, n in calls.items() if c.startswith(detector_calls) == detector}
@@ -129,6 +140,7 @@ def cost_inputs(
             memory_mb,
             log_bytes("SenderFunction", sender_invocations),
         ),
+        on_subscribe,
     )
     segments = sum(economy.sms_segments_by_country.values())
     sms_messages = calls.get("sns.Publish", 0.0)
@@ -138,7 +150,7 @@ def cost_inputs(
         changes=economy.changes,
         measured_on=datetime.now(UTC).date().isoformat(),
         functions=functions,
-        calls=calls,
+        calls={**calls, **deliveries},
         sqs_requests_polling=0,
         appointment_writes=1_000_000,
         sms_by_country={c: n * scale for c, n in sorted(economy.sms_segments_by_country.items())},
@@ -152,6 +164,7 @@ def cost_inputs(
             "cloudwatch.custom_metric": 10,
             "kms.key_month": 2 * kms_keys,
             "kms.request": 5 * 12 * 730,
+            **realtime_monthly,
         },
         sms_segments_per_message=segments * scale / sms_messages if sms_messages else 1.0,
         notes=(
@@ -209,6 +222,8 @@ def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
         "imports": import_result,
         "aws_calls": {
             "changes": economy.changes,
+            # pushes the sender published per feed entry it wrote (the pipeline run, no faults)
+            "pushes_per_feed_entry": economy.pushes_per_feed_entry,
             "messages": economy.messages,
             "delivered": economy.delivered,
             "floor": economy.floor,

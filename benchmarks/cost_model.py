@@ -77,6 +77,11 @@ _SES_PLANS = (
 )
 _CW_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
 _KMS_PAGE = "https://aws.amazon.com/kms/pricing/"
+_APPSYNC_PRICE_LIST = (
+    "https://huggingface.co/datasets/labofsahil/aws-pricing-dataset/blob/main/AWSAppSync.csv "
+    "(AWS Price List export)"
+)
+_APPSYNC_PAGE = "https://aws.amazon.com/appsync/pricing/"
 _SMS_NOTE = (
     "Approximate sender-ID rate per message part as last seen; AWS's page loads its country table "
     "at run time and no stored copy held it. Confirm with usage type "
@@ -304,6 +309,33 @@ PRICES: Mapping[str, Price] = MappingProxyType(
             verified=False,
             note="From memory; not confirmed in a stored copy.",
         ),
+        "appsync.event_operation": Price(
+            service="AppSync Events",
+            item="Event API operations (publishes, deliveries to subscribers, connects, subscribes)",
+            unit="operation",
+            usd=1.00 / 1e6,
+            quoted="$1 per million Event API operations in EU (Ireland), EffectiveDate 2024-09-01",
+            region="eu-west-1",
+            as_of="2024-09-01",
+            source=_APPSYNC_PRICE_LIST,
+            verified=False,
+            note="Read in a stored export of AWS's Price List (usage type EU-EventAPI-Operation) for "
+            "eu-west-1; eu-central-1 was not in the excerpt and is believed identical.",
+        ),
+        "appsync.connection_minute": Price(
+            service="AppSync Events",
+            item="WebSocket connection minutes",
+            unit="connection-minute",
+            usd=0.08 / 1e6,
+            quoted="USD 0.08 per million connection minutes",
+            region=REGION,
+            as_of=AS_OF,
+            source=_APPSYNC_PAGE,
+            verified=False,
+            note="The stored copy of AWS's AppSync pricing page showed USD 0.08 per million "
+            "connection minutes for AppSync's real-time (GraphQL) connections; the Event API's rate "
+            "is taken to be the same, not read.",
+        ),
         "sms.DE": _sms("DE", 0.0800),
         "sms.AT": _sms("AT", 0.0850),
         "sms.CH": _sms("CH", 0.0550),
@@ -322,6 +354,7 @@ _CALL_PRICES: Mapping[str, str] = MappingProxyType(
         "sns.Publish": "sns.publish_to_phone",
         "sesv2.SendEmail": "ses.api_call",
         "dynamodbstreams": "dynamodb.stream_read_by_lambda",
+        "appsync": "appsync.event_operation",
     }
 )
 _DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
@@ -634,6 +667,52 @@ def template_facts(path: Path = TEMPLATE) -> tuple[dict[str, int], int, int]:
     return memory, alarms, keys
 
 
+# The calendar pages behind the pop-up. Assumed, not measured: what AppSync Events bills for
+# depends on how many pages are open and for how long, which the pipeline cannot see.
+OPEN_PAGES_PER_MILLION_CHANGES = 2_000  # calendar pages open in office hours, 1M changes a month
+PAGES_PER_ALERT = 1.5  # pages subscribed to an alert's calendar: the practitioner, often the desk
+OFFICE_MINUTES_PER_MONTH = 22 * 10 * 60  # 22 days x 10 hours
+RECONNECTS_PER_PAGE_HOUR = 1.0  # a fresh token every hour means a new connection and subscribe
+ON_SUBSCRIBE_MS = 5.0  # the OnSubscribe function looks at the token's claims, nothing else
+# Measured on 2026-12-01 by invoking functions/realtime_subscribe/app.py with
+# events/realtime-subscribe.json and a deployed-length function name: its "subscribe" line is
+# 552 bytes, its EMF metrics line 232.
+SUBSCRIBE_LINE = 552
+SUBSCRIBE_EMF_LINE = 232
+
+
+def realtime_usage(
+    feed_entries: float,
+    memory_mb: int,
+    changes_per_month: float = 1_000_000,
+    cold_start_ms: float = 800.0,
+) -> tuple[dict[str, float], dict[str, float], FunctionUsage]:
+    """AppSync Events per 1M changes: one publish per feed entry (the sender pushes each entry it
+    writes, once) delivered to the pages open on its calendar; and, per month, the pages'
+    connection minutes and their connects and subscribes, each subscribe one OnSubscribe call."""
+    pages = OPEN_PAGES_PER_MILLION_CHANGES * changes_per_month / PER_MILLION_CHANGES
+    connections = pages * OFFICE_MINUTES_PER_MONTH / 60 * RECONNECTS_PER_PAGE_HOUR
+    spread = PER_MILLION_CHANGES / changes_per_month
+    calls = {
+        "appsync.EventPublish": feed_entries,
+        "appsync.EventDelivery": feed_entries * PAGES_PER_ALERT,
+    }
+    monthly = {
+        "appsync.connection_minute": pages * OFFICE_MINUTES_PER_MONTH,
+        # a connect and a subscribe per connection
+        "appsync.event_operation": 2 * connections,
+    }
+    on_subscribe = FunctionUsage(
+        name="realtime_subscribe",
+        invocations=connections * spread,
+        # a warm decision (modelled) plus a cold start on 1% of invocations
+        avg_billed_ms=ON_SUBSCRIBE_MS + 0.01 * cold_start_ms,
+        memory_mb=memory_mb,
+        log_bytes=connections * spread * (SUBSCRIBE_LINE + SUBSCRIBE_EMF_LINE + PLATFORM_LINES),
+    )
+    return calls, monthly, on_subscribe
+
+
 # Log line sizes measured on 2026-11-25 by replaying events/stream-online-booking.json through the
 # local runtime (practitioner-alerts replay): the detector's "decision" line 617 bytes, its EMF
 # metrics line 224, the sender's "notification delivered" line 602 and its EMF line 360.
@@ -707,12 +786,15 @@ def example_inputs() -> CostInputs:
             log_bytes=delivery_event_invocations * (600 + 300 + PLATFORM_LINES) + sms_failures * 1000,
         ),
     )
+    realtime_calls, realtime_monthly, on_subscribe = realtime_usage(feed, memory["RealtimeSubscribeFunction"])
+    functions = (*functions, on_subscribe)
     share = {"DE": 0.70, "AT": 0.12, "CH": 0.10, "FR": 0.03, "IT": 0.02, "GB": 0.02, "US": 0.01}
     return CostInputs(
         changes=changes,
         measured_on="2026-11-25",
         functions=functions,
         calls={
+            **realtime_calls,
             "dynamodb.BatchGetItem@settings": detector_invocations,
             "dynamodb.PutItem@idempotency": notifications,
             "dynamodb.UpdateItem@idempotency": notifications,
@@ -755,6 +837,7 @@ def example_inputs() -> CostInputs:
             # DynamoDB's table keys under the AWS managed key: ~12 KMS calls an hour for each of the
             # five tables (rough; DynamoDB caches table keys, so calls follow time, not requests)
             "kms.request": 5 * 12 * 730,
+            **realtime_monthly,
         },
         sms_segments_per_message=segments_per_sms,
     )
@@ -943,6 +1026,13 @@ def _assumptions(inputs: CostInputs) -> list[str]:
     idle = IDLE_SQS_POLLERS * IDLE_RECEIVES_PER_POLLER_MINUTE * MINUTES_PER_MONTH
     return [
         *inputs.notes,
+        f"AppSync Events (the pop-up): one publish per feed entry, each delivered to "
+        f"{PAGES_PER_ALERT:g} open calendar pages on average, every publish and delivery one Event API "
+        f"operation. Assumed, not measured: {OPEN_PAGES_PER_MILLION_CHANGES:,} calendar pages open "
+        f"{OFFICE_MINUTES_PER_MONTH // 60} hours a month for 1M changes, each reconnecting "
+        f"{RECONNECTS_PER_PAGE_HOUR:g} time an hour with a fresh token (a connect and a subscribe "
+        "operation, one OnSubscribe invocation). Connection minutes and connects are time-based, "
+        "spread like the alarms. Data transfer out is left out.",
         "Free tiers are not subtracted (Lambda, SQS, KMS, X-Ray and CloudWatch all have one); list "
         "prices, no Savings Plans, the first volume tier of every tiered price.",
         "Lambda: requests plus arm64 GB-seconds, GB-s = invocations x billed ms / 1000 x memory MB / 1024, "

@@ -143,6 +143,14 @@ class CallEconomy:
     sms_segments_by_country: dict[str, int]
     emails: int
     log_bytes: dict[str, int]  # by function: its Powertools JSON lines and EMF metric lines
+    # events the sender published to the real-time endpoint, and the feed entries they carry
+    pushes: int = 0
+    feed_entries: int = 0
+
+    @property
+    def pushes_per_feed_entry(self) -> float:
+        """Pushes per feed entry written; exactly 1 unless a push failed or a message came again."""
+        return self.pushes / self.feed_entries if self.feed_entries else math.nan
 
     @property
     def total(self) -> int:
@@ -167,6 +175,7 @@ def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) 
             write_to_table(dynamodb, table, write)
         runtime.drain()
         feed_writes = len(runtime.feed())
+        pushes = runtime.realtime.published if runtime.realtime else 0
     delivered = len(counter.accepted) + feed_writes
     detector_batches = counter.invocations["DetectorFunction"]
     floor = math.ceil(counter.queued_messages / 10) + detector_batches + 3 * delivered
@@ -185,6 +194,8 @@ def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) 
         sms_segments_by_country=dict(counter.sms_segments),
         emails=counter.emails,
         log_bytes=dict(counter.log_bytes),
+        pushes=pushes,
+        feed_entries=feed_writes,
     )
 
 

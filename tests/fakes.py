@@ -6,6 +6,7 @@ would: what they hold is what went out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -73,8 +74,18 @@ class FakeQueue:
 class FakeParkingLot:
     parked: list[dict[str, Any]] = field(default_factory=list)
 
-    def park(self, *, source: str, reason: str, payload: Mapping[str, Any], group: str = "parked") -> None:
-        self.parked.append({"source": source, "reason": reason, "payload": dict(payload), "group": group})
+    def park(
+        self,
+        *,
+        source: str,
+        reason: str,
+        payload: Mapping[str, Any],
+        group: str = "parked",
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.parked.append(
+            {"source": source, "reason": reason, "payload": dict(payload), "group": group, "summary": summary}
+        )
 
 
 @dataclass
@@ -138,6 +149,23 @@ class FakeInFlight:
         self.settled.append(receipt_handle)
 
 
+@dataclass
+class FakePush:
+    """The real-time channel: what was published to which channel, or the failure it raises."""
+
+    published: list[tuple[str, list[str]]] = field(default_factory=list)
+    failure: Exception | None = None
+
+    def publish(self, channel: str, events: Sequence[str]) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.published.append((channel, list(events)))
+
+    def alerts(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each published event decoded, with its channel."""
+        return [(channel, json.loads(event)) for channel, events in self.published for event in events]
+
+
 class InMemoryIdempotency(BasePersistenceLayer):
     """Powertools idempotency records in a dict: the same contract as the DynamoDB store (an
     existing, unexpired record makes ``_put_record`` raise), for tests that run thousands of
@@ -178,5 +206,6 @@ def fake_sender(**overrides: Any) -> AlertSender:
         "feed_days": 30,
         "sms_per_calendar_per_hour": 30,
         "in_flight": FakeInFlight(),
+        "push": FakePush(),
     }
     return AlertSender(**{**collaborators, **overrides})

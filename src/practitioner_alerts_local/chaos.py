@@ -301,6 +301,19 @@ def _early_reschedule(
     s.update(start - early, "patient", "patient reschedule, early", None, starts_at=s._iso(new_start))
 
 
+def _reschedule_into_short_notice(
+    s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
+) -> None:
+    # Made days before the original start, so not late for it; but the new start is at most
+    # 24 h after the change: the practitioner now has a patient at short notice.
+    s.book(booked_at, "patient", "online booking")
+    changed = start - early
+    new_start = changed + _hours(s.rng.uniform(0.25, 23.9))
+    s.update(
+        changed, "patient", "patient reschedule into short notice", "rescheduled", starts_at=s._iso(new_start)
+    )
+
+
 def _practice_edits(
     s: _Script, start: datetime, booked_at: datetime, late: timedelta, early: timedelta
 ) -> None:
@@ -333,7 +346,7 @@ def _cancel_and_rebook(
         start - late + timedelta(minutes=5),
         "patient",
         "patient books the cancelled slot again",
-        None,
+        "booked",
         status="booked",
     )
 
@@ -383,6 +396,7 @@ _STORIES: dict[str, tuple[int, _StoryFn]] = {
     "early cancellation": (8, _early_cancellation),
     "late reschedule": (10, _late_reschedule),
     "early reschedule": (6, _early_reschedule),
+    "reschedule into short notice": (3, _reschedule_into_short_notice),
     "practice or system edits": (7, _practice_edits),
     "silent patient edits": (5, _silent_patient_edits),
     "cancel and rebook": (4, _cancel_and_rebook),

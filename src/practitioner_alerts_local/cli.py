@@ -3,7 +3,8 @@
     practitioner-alerts demo                         a scripted day, then a report
     practitioner-alerts replay [--json] FILE...      stream event files through the pipeline
     practitioner-alerts serve                        moto server + pipeline + outbox page + settings API
-    practitioner-alerts token --calendars a,b        a token the local settings API accepts
+    practitioner-alerts token --calendars a,b [--view-calendars c]
+                                                     a token the local settings API accepts
     practitioner-alerts redrive [--dry-run] (--endpoint-url URL | --stack-name NAME)
                                                      move dead letters back for another attempt
 
@@ -155,6 +156,7 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
     return serve(
         aws_port=args.aws_port,
         api_port=args.api_port,
+        realtime_port=args.realtime_port,
         template_path=Path(args.template),
         calendars=read_calendars(Path(args.calendars)),
         lambda_logs=sys.stderr if args.lambda_logs else None,
@@ -223,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-port", type=int, default=DEFAULT_API_PORT, help="outbox / API port on 127.0.0.1"
     )
     serve.add_argument(
+        "--realtime-port",
+        type=int,
+        default=8086,
+        help="local AppSync Events endpoint (WebSocket /event/realtime, publish /event) on 127.0.0.1",
+    )
+    serve.add_argument(
         "--calendars", default=str(DEFAULT_CALENDARS), help="calendar settings to seed (default: %(default)s)"
     )
     serve.add_argument(
@@ -234,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "token",
         help="print a JWT the local settings API accepts",
         description="Options: --calendars cal-a,cal-b (the calendars the holder administers), "
+        "--view-calendars cal-c (those the holder may only see: feed and pop-ups), "
         "--subject NAME, --hours N.",
         add_help=False,
     )

@@ -14,6 +14,12 @@ A redriven notification gets a fresh deduplication id, so the FIFO queue does no
 copy of the original; the sender's idempotency table still makes sure nothing already delivered
 goes out twice. A message that fails again stays in its DLQ and becomes visible after a while.
 ``--dry-run`` only looks: it receives with a visibility timeout of 0 and changes nothing.
+
+Nothing goes back that a later change superseded. Before a booking, cancellation or reschedule
+goes out again, the appointment's current item is read: a booking of a slot since cancelled, or
+a reschedule to a start since moved again, would leave the practitioner believing the wrong
+thing. Such dead letters are listed as ``superseded`` with the reason and removed (kept on a dry
+run); for a batch read again from the stream, only the superseded records are left out.
 """
 
 from __future__ import annotations
@@ -27,7 +33,12 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
+from practitioner_alerts.adapters.dynamodb import from_item
+from practitioner_alerts.domain.appointments import Appointment
+from practitioner_alerts.domain.notifications import Notification
+from practitioner_alerts.domain.rule import superseded
 from practitioner_alerts_local.runtime import LocalRuntime
 
 # Long enough to redrive one message; if the tool dies meanwhile, the message simply reappears.
@@ -81,6 +92,7 @@ class Outcome:
     action: str
     moved: bool
     detail: str = ""
+    superseded: str | None = None  # why a later change made it untrue, when it did
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +103,7 @@ class Outcome:
             "action": self.action,
             "moved": self.moved,
             "detail": self.detail,
+            "superseded": self.superseded,
         }
 
 
@@ -105,6 +118,20 @@ class Targets:
     invoke_detector: Callable[[dict[str, Any]], Mapping[str, Any]]
     streams: Any
     stream_arn: str
+    dynamodb: Any
+    appointments_table: str
+
+    def current_appointment(self, appointment_id: str) -> Appointment | None:
+        """The appointment as it is now; None when it is gone or unreadable."""
+        item = _aws(
+            lambda: self.dynamodb.get_item(
+                TableName=self.appointments_table, Key={"appointment_id": {"S": appointment_id}}
+            )
+        ).get("Item")
+        try:
+            return Appointment.model_validate(from_item(item)) if item else None
+        except ValidationError:
+            return None
 
 
 def redrive(targets: Targets, *, dry_run: bool) -> list[Outcome]:
@@ -115,6 +142,12 @@ def redrive(targets: Targets, *, dry_run: bool) -> list[Outcome]:
     ):
         visibility = 0 if dry_run else _WORK_VISIBILITY_SECONDS
         for letter in read_dead_letters(targets.sqs, url, queue, visibility):
+            why = _superseded(targets, letter)
+            if why is not None:
+                if not dry_run:
+                    targets.sqs.delete_message(QueueUrl=url, ReceiptHandle=letter.receipt_handle)
+                outcomes.append(Outcome(letter, "not sent again", moved=False, superseded=why))
+                continue
             action = _plan(letter)
             if dry_run or action is None:
                 outcomes.append(Outcome(letter, action or "left alone: not ours to redrive", moved=False))
@@ -151,6 +184,32 @@ def read_dead_letters(sqs: Any, url: str, queue: str, visibility: int) -> list[D
                 body=message["Body"],
                 group=message.get("Attributes", {}).get("MessageGroupId"),
             )
+
+
+def _superseded(targets: Targets, letter: DeadLetter) -> str | None:
+    """Why a later change made this dead letter's alert untrue, or None."""
+    body = letter.parsed or {}
+    if letter.source in ("sender", "max-receive-count"):
+        message = body.get("payload", {}).get("body") if letter.source == "sender" else letter.body
+        try:
+            alert = Notification.model_validate_json(str(message)).alert
+        except ValidationError:
+            return None  # not a notification: the sender parks it again with its reason
+        return superseded(alert.kind, alert.starts_at, targets.current_appointment(alert.appointment_id))
+    if letter.source == "detector":
+        return _record_superseded(targets, body.get("payload") or {})
+    return None
+
+
+def _record_superseded(targets: Targets, record: Mapping[str, Any]) -> str | None:
+    """A stream record is superseded when its new image no longer describes the appointment."""
+    try:
+        image = record["dynamodb"]["NewImage"]
+        written = Appointment.model_validate(from_item(image))
+    except (KeyError, TypeError, ValueError):
+        return None  # a removal, or a record that breaks the contract: the detector says why
+    kind = "cancelled" if written.status == "cancelled" else "booked"
+    return superseded(kind, written.starts_at, targets.current_appointment(written.appointment_id))
 
 
 def _plan(letter: DeadLetter) -> str | None:
@@ -194,7 +253,12 @@ def _execute(targets: Targets, letter: DeadLetter) -> str:
     records = _stream_records(targets, info)
     if not records:
         raise RedriveFailed("the records are no longer in the stream (it keeps them 24 h)")
-    return _invoke_detector(targets, records)
+    current = [record for record in records if _record_superseded(targets, record) is None]
+    left_out = len(records) - len(current)
+    if not current:
+        return f"all {left_out} record(s) superseded by later changes; none sent again"
+    taken = _invoke_detector(targets, current)
+    return f"{taken}; {left_out} superseded by later changes, left out" if left_out else taken
 
 
 def _invoke_detector(targets: Targets, records: list[dict[str, Any]]) -> str:
@@ -293,6 +357,8 @@ def aws_targets(stack_name: str, region: str | None) -> Targets:
         invoke_detector=invoke,
         streams=session.client("dynamodbstreams"),
         stream_arn=outputs["AppointmentsTableStreamArn"],
+        dynamodb=session.client("dynamodb"),
+        appointments_table=outputs["AppointmentsTableName"],
     )
 
 
@@ -315,6 +381,8 @@ def local_targets(runtime: LocalRuntime) -> Targets:
         invoke_detector=invoke,
         streams=stack.clients("dynamodbstreams"),
         stream_arn=stack.attribute("AppointmentsTable", "StreamArn"),
+        dynamodb=stack.clients("dynamodb"),
+        appointments_table=runtime.appointments_table(),
     )
 
 
@@ -324,8 +392,12 @@ def format_outcomes(outcomes: list[Outcome], *, dry_run: bool) -> str:
     lines = []
     for outcome in outcomes:
         letter = outcome.letter
-        status = "would" if dry_run else ("moved" if outcome.moved else "kept")
         lines.append(f"[{letter.queue}] {letter.source}: {letter.reason}")
+        if outcome.superseded is not None:
+            removed = "stays in the queue (dry run)" if dry_run else "removed from the queue"
+            lines.append(f"    superseded: {outcome.superseded}; not sent again, {removed}")
+            continue
+        status = "would" if dry_run else ("moved" if outcome.moved else "kept")
         lines.append(f"    {status}: {outcome.action}" + (f" ({outcome.detail})" if outcome.detail else ""))
     moved = sum(outcome.moved for outcome in outcomes)
     summary = (

@@ -26,6 +26,7 @@ from moto.sqs import models as moto_sqs
 
 from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable, from_item
 from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts_local.api.tokens import LocalTokenIssuer
 from practitioner_alerts_local.functions import InProcessFunction, Invocation, LambdaLogSink
 from practitioner_alerts_local.observe import (
     DeadLetterQueueRef,
@@ -34,6 +35,7 @@ from practitioner_alerts_local.observe import (
     SentMessage,
     expected_notification,
 )
+from practitioner_alerts_local.realtime import LocalRealtime, OnSubscribe, SubscribeFailed
 from practitioner_alerts_local.stack import (
     DEFAULT_SAMCONFIG,
     DEFAULT_TEMPLATE,
@@ -114,6 +116,8 @@ class LocalRuntime:
     ) -> None:
         self.stack = stack
         self.clients = stack.clients
+        # The local AppSync Events endpoint the sender publishes to, when this process runs one.
+        self.realtime: LocalRealtime | None = None
         self.clock = clock
         self.sink = LambdaLogSink(lambda_logs)
         self.observer = PipelineObserver(stack.clients.region)
@@ -156,10 +160,20 @@ class LocalRuntime:
         stream_mappings: Callable[[LocalStack], Sequence[StreamMappingConfig]] | None = None,
         queue_mappings: Callable[[LocalStack], Sequence[QueueMappingConfig]] | None = None,
     ) -> Iterator[LocalRuntime]:
-        """A fresh stack on moto in this process; everything is gone when the block ends."""
-        with mock_aws(), fifo_deduplication_as_on_sqs():
+        """A fresh stack on moto in this process; everything is gone when the block ends.
+
+        It has its own real-time endpoint on a free loopback port, so the sender's pushes go
+        through the same adapter and HTTP publish as on ``serve`` (and reach no other stack):
+        with nobody subscribed they reach no one, as on AWS."""
+        with (
+            mock_aws(),
+            fifo_deduplication_as_on_sqs(),
+            LocalRealtime(port=0, issuer=LocalTokenIssuer()) as realtime,
+        ):
             clients = AwsClients(region or samconfig_region(samconfig_path))
-            stack = LocalStack.from_files(clients, template_path, parameter_overrides, samconfig_path)
+            stack = LocalStack.from_files(
+                clients, template_path, parameter_overrides, samconfig_path, realtime_endpoint=realtime.host
+            )
             stack.create()
             runtime = cls(
                 stack,
@@ -168,10 +182,33 @@ class LocalRuntime:
                 stream_mappings=stream_mappings(stack) if stream_mappings else None,
                 queue_mappings=queue_mappings(stack) if queue_mappings else None,
             )
+            runtime.realtime = realtime
+            realtime.on_subscribe = runtime.on_subscribe(threading.Lock())
             try:
                 yield runtime
             finally:
                 runtime.close()
+
+    def on_subscribe(self, invocations: threading.Lock) -> OnSubscribe | None:
+        """The channel namespace's OnSubscribe handler: the template's function, invoked
+        in-process one call at a time with the others (they swap os.environ per call)."""
+        logical_ids = [
+            function_id
+            for namespace in self.stack.channel_namespaces()
+            if (function_id := self.stack.on_subscribe_function(namespace)) is not None
+        ]
+        if not logical_ids:
+            return None
+        function = self.function(logical_ids[0])
+
+        def invoke(event: dict[str, Any]) -> Any:
+            with invocations:
+                invocation = function.invoke(event)
+            if invocation.error is not None:
+                raise SubscribeFailed(f"{function.logical_id} failed: {type(invocation.error).__name__}")
+            return invocation.response
+
+        return invoke
 
     def function(self, logical_id: str) -> InProcessFunction:
         if logical_id not in self._functions:

@@ -5,6 +5,11 @@ appointments with boto3 ``endpoint_url=http://127.0.0.1:<aws-port>``; the detect
 run in a background thread behind emulated triggers in real time (batching windows and
 visibility timeouts honoured); the API port shows what went out, like a mail catcher.
 
+The real-time port (``--realtime-port``, default 8086) is a local AppSync Events endpoint
+(:mod:`practitioner_alerts_local.realtime`): calendar pages subscribe on its WebSocket, the
+sender publishes to it, and every subscribe runs the template's OnSubscribe function under the
+same invocation lock as everything else.
+
 The API port is a small WSGI dispatcher, :class:`LocalApi`. ``/outbox`` and ``/outbox.json`` are
 built in; the settings API is mounted under ``/settings-api`` with :meth:`LocalApi.register_api`,
 behind a local JWT check standing in for API Gateway's authorizer.
@@ -33,7 +38,8 @@ from moto.server import ThreadedMotoServer
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts_local.api import LocalTokenIssuer, invoke_in_process, make_api_app
 from practitioner_alerts_local.observe import SentMessage
-from practitioner_alerts_local.pages import DEFAULT_REALTIME_PORT, calendar_page_url, mount_pages
+from practitioner_alerts_local.pages import calendar_page_url, mount_pages
+from practitioner_alerts_local.realtime import LocalRealtime
 from practitioner_alerts_local.report import format_dead_letter, format_decision
 from practitioner_alerts_local.runtime import LocalRuntime, RunReport
 from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
@@ -170,6 +176,7 @@ def serve(
     *,
     aws_port: int,
     api_port: int,
+    realtime_port: int = 8086,
     template_path: Path,
     calendars: list[CalendarSettings],
     lambda_logs: TextIO | None,
@@ -185,18 +192,23 @@ def serve(
     moto_server = ThreadedMotoServer(ip_address=LOOPBACK, port=aws_port, verbose=False)
     moto_server.start()
     api_server: WSGIServer | None = None
+    realtime: LocalRealtime | None = None
     threads: list[threading.Thread] = []
     try:
         endpoint = f"http://{LOOPBACK}:{aws_port}"
+        # Bound first: port 0 picks a free port, and the stack's Event API resolves to it.
+        realtime = LocalRealtime(port=realtime_port, issuer=LocalTokenIssuer()).start()
         clients = AwsClients(samconfig_region(), endpoint)
-        stack = LocalStack.from_files(clients, template_path)
+        stack = LocalStack.from_files(clients, template_path, realtime_endpoint=realtime.host)
         stack.create()
         runtime = LocalRuntime(stack, lambda_logs=lambda_logs)
         runtime.put_calendars(calendars)
         invocations = threading.Lock()
+        runtime.realtime = realtime
+        realtime.on_subscribe = runtime.on_subscribe(invocations)
         api = LocalApi(runtime)
         api.register_api(SETTINGS_API_PREFIX, _settings_api(runtime, invocations))
-        mount_pages(api, settings_api_base=SETTINGS_API_PREFIX, realtime_port=DEFAULT_REALTIME_PORT)
+        mount_pages(api, settings_api_base=SETTINGS_API_PREFIX, realtime_port=realtime.port)
         api_server = make_server(LOOPBACK, api_port, api, handler_class=_QuietHandler)
         console = ConsoleLog(runtime, out)
         _install_signal_handlers(stop)
@@ -211,7 +223,7 @@ def serve(
         for thread in threads:
             thread.start()
         first_calendar = calendars[0].calendar_id if calendars else "cal-dr-weber"
-        out.write(_banner(runtime, endpoint, api_port, first_calendar))
+        out.write(_banner(runtime, endpoint, api_port, realtime, first_calendar))
         out.flush()
         if ready is not None:
             ready.set()
@@ -225,6 +237,8 @@ def serve(
             api_server.server_close()
         for thread in threads:
             thread.join(timeout=10)
+        if realtime is not None:
+            realtime.stop()
         moto_server.stop()
     return 0
 
@@ -267,7 +281,9 @@ def _install_signal_handlers(stop: threading.Event) -> None:
         signal.signal(signal.SIGINT, handle)
 
 
-def _banner(runtime: LocalRuntime, endpoint: str, api_port: int, calendar_id: str) -> str:
+def _banner(
+    runtime: LocalRuntime, endpoint: str, api_port: int, realtime: LocalRealtime, calendar_id: str
+) -> str:
     stack = runtime.stack
     return (
         f"AWS endpoint (moto):  {endpoint}   region {stack.clients.region}, any credentials\n"
@@ -276,6 +292,9 @@ def _banner(runtime: LocalRuntime, endpoint: str, api_port: int, calendar_id: st
         f"Outbox:               http://{LOOPBACK}:{api_port}/outbox  (JSON: /outbox.json)\n"
         f"Settings API:         http://{LOOPBACK}:{api_port}{SETTINGS_API_PREFIX}/calendars/<id>/alert-settings\n"
         f"  token:              practitioner-alerts token --calendars cal-dr-weber\n"
+        f"Real-time (AppSync Events): {realtime.websocket_url}\n"
+        f"  publish:            {realtime.publish_url}  (SigV4)\n"
+        f'  channel:            /alerts/<calendar id>, as the feed\'s "channel" says\n'
         f"Calendar page:        {calendar_page_url(api_port, calendar_id)}  (settings: .../settings)\n"
         "Pipeline running (stream -> detector -> FIFO queue -> sender). Ctrl-C to stop.\n"
     )

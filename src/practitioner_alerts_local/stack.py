@@ -19,6 +19,8 @@ from botocore.config import Config
 
 from practitioner_alerts_local.filters import FilterCriteria
 from practitioner_alerts_local.template import (
+    CHANNEL_NAMESPACE,
+    EVENT_API,
     FUNCTION,
     QUEUE,
     SES_CONFIGURATION_SET,
@@ -45,6 +47,9 @@ SAMCONFIG_ENVIRONMENT = "dev"
 FALLBACK_REGION = "eu-central-1"
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
+# Where `serve` runs the local AppSync Events endpoint unless told otherwise.
+DEFAULT_REALTIME_ENDPOINT = "127.0.0.1:8086"
+LOCAL_EVENT_API_ID = "local"
 
 
 # botocore sends calls that carry an ARN (e.g. DescribeStream) to account-based endpoints
@@ -137,9 +142,14 @@ class QueueMappingConfig:
 class LocalStack:
     """Creates the template's resources and answers what they are called locally."""
 
-    def __init__(self, template: Template, clients: AwsClients) -> None:
+    def __init__(
+        self, template: Template, clients: AwsClients, realtime_endpoint: str = DEFAULT_REALTIME_ENDPOINT
+    ) -> None:
         self.template = template
         self.clients = clients
+        # host:port of the local AppSync Events endpoint (practitioner_alerts_local.realtime): the
+        # template's Event API resolves to it, so the sender publishes there.
+        self.realtime_endpoint = realtime_endpoint
         self.ttl_attributes: dict[str, str] = {}
         self.sender_identity: str | None = None
 
@@ -150,12 +160,17 @@ class LocalStack:
         template_path: Path = DEFAULT_TEMPLATE,
         parameter_overrides: Mapping[str, str] | None = None,
         samconfig_path: Path = DEFAULT_SAMCONFIG,
+        realtime_endpoint: str = DEFAULT_REALTIME_ENDPOINT,
     ) -> LocalStack:
         parameters = {**samconfig_parameters(samconfig_path), **(parameter_overrides or {})}
         context = StackContext(
             stack_name=LOCAL_STACK_NAME, region=clients.region, account_id=LOCAL_ACCOUNT_ID
         )
-        return cls(Template(load_template(template_path), context, parameters), clients)
+        return cls(
+            Template(load_template(template_path), context, parameters),
+            clients,
+            realtime_endpoint=realtime_endpoint,
+        )
 
     # -- Creation -------------------------------------------------------------------------------
     def create(self) -> None:
@@ -169,6 +184,7 @@ class LocalStack:
             self.clients("sesv2").create_configuration_set(ConfigurationSetName=name)
             template.physical[logical_id] = PhysicalResource(ref=name)
         self._name_functions()
+        self._name_event_apis()
         self._verify_sender_identity()
 
     def attach(self) -> None:
@@ -197,6 +213,7 @@ class LocalStack:
                 ref=ses_configuration_set_name(template, logical_id)
             )
         self._name_functions()
+        self._name_event_apis()
 
     def _name_functions(self) -> None:
         template = self.template
@@ -205,6 +222,27 @@ class LocalStack:
             name = template.default_physical_name(logical_id)
             arn = f"arn:aws:lambda:{self.clients.region}:{LOCAL_ACCOUNT_ID}:function:{name}"
             template.physical[logical_id] = PhysicalResource(ref=name, attributes={"Arn": arn})
+
+    def _name_event_apis(self) -> None:
+        """AppSync Events is not on moto: the template's Event API and its namespaces stand for
+        the local endpoint, which serves both the HTTP publish and the WebSocket."""
+        template = self.template
+        region, account = self.clients.region, LOCAL_ACCOUNT_ID
+        for logical_id in template.logical_ids(EVENT_API):
+            api_arn = f"arn:aws:appsync:{region}:{account}:apis/{LOCAL_EVENT_API_ID}"
+            template.physical[logical_id] = PhysicalResource(
+                ref=api_arn,
+                attributes={
+                    "ApiId": LOCAL_EVENT_API_ID,
+                    "ApiArn": api_arn,
+                    "Dns.Http": self.realtime_endpoint,
+                    "Dns.Realtime": self.realtime_endpoint,
+                },
+            )
+        for logical_id in template.logical_ids(CHANNEL_NAMESPACE):
+            name = str(template.properties(logical_id)["Name"])
+            arn = f"arn:aws:appsync:{region}:{account}:apis/{LOCAL_EVENT_API_ID}/channelNamespace/{name}"
+            template.physical[logical_id] = PhysicalResource(ref=arn, attributes={"ChannelNamespaceArn": arn})
 
     def _create_table(self, logical_id: str) -> None:
         request = create_table_request(self.template, logical_id)
@@ -258,7 +296,26 @@ class LocalStack:
         raise UnsupportedTemplate(f"{stream_arn}: not a table stream of the local stack")
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
-        return self.template.function_environment(logical_id)
+        environment = self.template.function_environment(logical_id)
+        # The template says https://<Dns.Http>/event; the local endpoint speaks plain HTTP on
+        # loopback (there is no certificate to trust), so its URLs are rewritten to http.
+        secure, plain = f"https://{self.realtime_endpoint}/", f"http://{self.realtime_endpoint}/"
+        return {name: value.replace(secure, plain) for name, value in environment.items()}
+
+    def on_subscribe_function(self, namespace_logical_id: str) -> str | None:
+        """The function a channel namespace's OnSubscribe handler invokes directly, followed from
+        the template: namespace -> HandlerConfigs.OnSubscribe -> data source -> Lambda function."""
+        handler = (self.template.properties(namespace_logical_id).get("HandlerConfigs") or {}).get(
+            "OnSubscribe"
+        ) or {}
+        source = _get_att_target((handler.get("Integration") or {}).get("DataSourceName"))
+        if handler.get("Behavior") != "DIRECT" or source is None:
+            return None
+        lambda_config = self.template.properties(source).get("LambdaConfig") or {}
+        return _get_att_target(lambda_config.get("LambdaFunctionArn"))
+
+    def channel_namespaces(self) -> list[str]:
+        return self.template.logical_ids(CHANNEL_NAMESPACE)
 
     def function_arn(self, logical_id: str) -> str:
         return self.attribute(logical_id, "Arn")
@@ -322,6 +379,14 @@ class LocalStack:
                     )
                 )
         return mappings
+
+
+def _get_att_target(value: Any) -> str | None:
+    """``X`` of ``{"Fn::GetAtt": ["X", ...]}`` (or ``"X.Attr"``)."""
+    if isinstance(value, Mapping) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else str(target).split(".", 1)[0])
+    return None
 
 
 def _true(value: Any) -> bool:

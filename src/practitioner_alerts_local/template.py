@@ -22,6 +22,8 @@ TABLE = "AWS::DynamoDB::Table"
 QUEUE = "AWS::SQS::Queue"
 SES_CONFIGURATION_SET = "AWS::SES::ConfigurationSet"
 FUNCTION = "AWS::Serverless::Function"
+EVENT_API = "AWS::AppSync::Api"
+CHANNEL_NAMESPACE = "AWS::AppSync::ChannelNamespace"
 
 
 class UnsupportedTemplate(ValueError):

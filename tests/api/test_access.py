@@ -1,5 +1,6 @@
-"""Who may do what: the calendars claim decides, in every form API Gateway may hand it over;
-other calendars get 403 with nothing read or written; no claims get 401; logs carry no contacts."""
+"""Who may do what: the calendars claim (administer) and the calendars_view claim (see only)
+decide, in every form API Gateway may hand them over; other calendars get 403 with nothing read
+or written; no claims get 401; logs carry no contacts."""
 
 from __future__ import annotations
 
@@ -13,23 +14,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.settings_api import app
+from practitioner_alerts.access import calendars_in_claim
 from practitioner_alerts.adapters.dynamodb import FeedPage
 from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.settings_api import SettingsApi, SettingsService
-from practitioner_alerts.settings_api.access import calendars_in_claim
-from practitioner_alerts_local.api import LocalTokenIssuer, to_event
+from practitioner_alerts_local.api import LocalTokenIssuer, main_token, to_event
 from practitioner_alerts_local.api.gateway import match_route
 from tests.api.conftest import EVENTS, ApiClient, LambdaContextStub, LogRecords, Stack, invoke_handler
 
-ROUTES_ON_CAL_B = [
+SETTINGS_ROUTES_ON_CAL_B = [
     ("GET", "/calendars/cal-b/alert-settings", None),
     ("PUT", "/calendars/cal-b/alert-settings", {"alert_email": "intruder@example.com"}),
     ("POST", "/calendars/cal-b/alert-settings/test", None),
+]
+FEED_ROUTES_ON_CAL_B = [
     ("GET", "/calendars/cal-b/alerts", None),
     ("GET", "/calendars/cal-b/alerts?unread=true&limit=5", None),
     ("POST", "/calendars/cal-b/alerts/20270901T163000Z-abc/read", None),
 ]
+ROUTES_ON_CAL_B = SETTINGS_ROUTES_ON_CAL_B + FEED_ROUTES_ON_CAL_B
+NOT_AN_ADMINISTRATOR = "You do not administer this calendar."
+NOT_A_VIEWER = "You may not see this calendar's alerts."
 
 
 def load(name: str) -> dict[str, Any]:
@@ -149,7 +155,7 @@ def test_another_calendar_gets_403_and_nothing_changes(
     assert reply.status == 403
     assert reply.body == {
         "code": "forbidden",
-        "message": "You do not administer this calendar.",
+        "message": NOT_AN_ADMINISTRATOR if "alert-settings" in target else NOT_A_VIEWER,
         "errors": [],
     }
     assert "owner@example.com" not in json.dumps(reply.body)
@@ -272,3 +278,82 @@ def test_the_handler_keeps_contacts_out_of_traces() -> None:
     source = (EVENTS.parent / "functions/settings_api/app.py").read_text(encoding="utf-8")
     assert "@tracer.capture_lambda_handler(capture_response=False)" in source
     assert "log_event=True" not in source
+
+
+# ------------------------------------------------------------------------------------------------
+# Two levels: administer (settings, test sends) and see (the feed)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "claim",
+    [
+        ["cal-attacker cal-b"],
+        '["cal-attacker cal-b"]',
+        ["cal-attacker,cal-b"],
+        '["cal-attacker,cal-b"]',
+        ['cal-b"]'],
+        ["[cal-b]"],
+    ],
+)
+def test_an_item_with_a_separator_inside_grants_no_calendar(claim: Any) -> None:
+    # One element of a JSON array is one name; a space or comma in it must not split it in two.
+    assert "cal-b" not in calendars_in_claim(claim)
+
+
+def test_a_viewer_reads_the_feed_and_marks_alerts_read(stack: Stack, issuer: LocalTokenIssuer) -> None:
+    stack.add_alert("cal-b", "20270901T163000Z-abc")
+    front_desk = ApiClient(issuer, calendars=())
+    token = issuer.issue_token([], view_calendars=["cal-b"])
+
+    page = front_desk.get("/calendars/cal-b/alerts", token=token)
+    read = front_desk.post("/calendars/cal-b/alerts/20270901T163000Z-abc/read", token=token)
+
+    assert page.status == 200
+    assert [a["alert_id"] for a in page.body["alerts"]] == ["20270901T163000Z-abc"]
+    assert read.status == 200
+    assert stack.feed_items()[0]["read"] == {"BOOL": True}
+
+
+@pytest.mark.parametrize("method,target,body", SETTINGS_ROUTES_ON_CAL_B)
+def test_a_viewer_may_not_change_or_read_where_alerts_go(
+    stack: Stack, issuer: LocalTokenIssuer, method: str, target: str, body: Any
+) -> None:
+    stack.settings.put(CalendarSettings(calendar_id="cal-b", alert_email="owner@example.com"))
+    settings_before = stack.settings_items()
+    token = issuer.issue_token([], view_calendars=["cal-b"])
+
+    reply = ApiClient(issuer).request(method, target, body, token=token)
+
+    assert (reply.status, reply.body["message"]) == (403, NOT_AN_ADMINISTRATOR)
+    assert "owner@example.com" not in json.dumps(reply.body)
+    assert stack.settings_items() == settings_before
+    assert stack.queued() == []
+
+
+def test_administering_a_calendar_implies_seeing_it(client: ApiClient, stack: Stack) -> None:
+    stack.add_alert("cal-a", "20270901T163000Z-abc")
+    assert client.get("/calendars/cal-a/alerts").status == 200
+
+
+def test_the_view_claim_name_comes_from_the_environment(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIEW_CALENDARS_CLAIM", "custom:desk")
+    app.settings_api.cache_clear()
+    event = load("api-get-settings.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/calendars/cal-dr-weber/alerts"
+    event["routeKey"] = "GET /calendars/{calendar_id}/alerts"
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    claims["calendars_view"] = claims.pop("calendars")
+    assert invoke_handler(copy.deepcopy(event))["statusCode"] == 403
+    claims["custom:desk"] = claims.pop("calendars_view")
+    assert invoke_handler(event)["statusCode"] == 200
+
+
+def test_the_token_command_issues_both_levels(issuer: LocalTokenIssuer) -> None:
+    token = main_token(["--calendars", "cal-a", "--view-calendars", "cal-b, cal-c"], issuer=issuer)
+    claims = issuer.verify(token)
+    assert claims["calendars"] == ["cal-a"]
+    assert claims["calendars_view"] == ["cal-b", "cal-c"]
+    assert "calendars_view" not in issuer.verify(main_token(["--calendars", "cal-a"], issuer=issuer))
+    viewer = issuer.verify(main_token(["--view-calendars", "cal-b"], issuer=issuer))
+    assert (viewer["calendars"], viewer["calendars_view"]) == ([], ["cal-b"])

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from practitioner_alerts.domain.settings import CalendarSettings
 from tests.api.conftest import ApiClient, Stack
 
 ALERTS = "/calendars/cal-a/alerts"
@@ -150,3 +151,23 @@ def test_out_of_range_parameters_are_422_naming_them(client: ApiClient, query: s
     name = query.split("=", maxsplit=1)[0]
     assert [e["field"] for e in reply.body["errors"]] == [name]
     assert reply.body["errors"][0]["message"].startswith(f"{name}: ")
+
+
+def test_the_feed_names_the_calendars_language_zone_and_channel(client: ApiClient, stack: Stack) -> None:
+    # A page that may only see the calendar learns from this one call how to speak and listen.
+    stack.settings.put(CalendarSettings(calendar_id="cal-a", locale="fr", time_zone="Europe/Paris"))
+
+    reply = client.get(ALERTS)
+
+    assert reply.status == 200
+    assert (reply.body["locale"], reply.body["time_zone"]) == ("fr", "Europe/Paris")
+    assert reply.body["channel"] == "/alerts/cal-a"
+
+
+def test_a_calendar_without_settings_shows_the_defaults_in_its_feed(client: ApiClient) -> None:
+    reply = client.get(ALERTS)
+    assert (reply.body["locale"], reply.body["time_zone"], reply.body["channel"]) == (
+        "de",
+        "Europe/Berlin",
+        "/alerts/cal-a",
+    )

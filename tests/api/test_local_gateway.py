@@ -158,7 +158,13 @@ def test_the_server_serves_the_api_over_http_on_loopback(stack: Stack, issuer: L
         listed = requests.get(
             f"{server.url}/calendars/cal-a/alerts?unread=true&limit=2", headers=auth, timeout=5
         )
-        assert listed.json() == {"alerts": [], "cursor": None}
+        assert listed.json() == {
+            "alerts": [],
+            "cursor": None,
+            "locale": "de",
+            "time_zone": "Europe/Berlin",
+            "channel": "/alerts/cal-a",
+        }
     finally:
         server.shutdown()
 

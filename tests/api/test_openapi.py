@@ -71,3 +71,9 @@ def test_errors_and_bodies_are_described_by_models(client: ApiClient) -> None:
     listing = spec["paths"]["/calendars/{calendar_id}/alerts"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {"calendar_id", "unread", "limit", "cursor"}
     assert "400" in listing["responses"]
+
+
+def test_the_feed_page_describes_language_zone_and_channel(client: ApiClient) -> None:
+    page = document(client)["components"]["schemas"]["AlertsPage"]
+    assert {"alerts", "cursor", "locale", "time_zone", "channel"} <= set(page["required"])
+    assert page["properties"]["channel"]["type"] == "string"

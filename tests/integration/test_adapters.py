@@ -25,7 +25,7 @@ from practitioner_alerts.adapters.sns import SmsGateway
 from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages, NotificationQueue
 from practitioner_alerts.domain.notifications import AlertContent, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
-from practitioner_alerts.errors import PermanentError, TransientError
+from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
 from practitioner_alerts.rendering import Email
 from tests.integration.conftest import client, make_fifo_queue, make_table, receive_all
 
@@ -53,7 +53,12 @@ def test_queueing_the_same_notifications_twice_leaves_one_copy_each() -> None:
     queue.enqueue(notifications)  # a redelivered stream batch
     messages = receive_all(url)
     assert sorted(json.loads(m["Body"])["channel"] for m in messages) == ["email", "in_app", "sms"]
-    assert {m["Attributes"]["MessageGroupId"] for m in messages} == {"apt-1001"}
+    # One group per appointment and channel: a failing SMS holds back neither e-mail nor pop-up.
+    assert {m["Attributes"]["MessageGroupId"] for m in messages} == {
+        "apt-1001#sms",
+        "apt-1001#email",
+        "apt-1001#in_app",
+    }
 
 
 def test_partial_failure_of_a_batch_send_is_not_taken_for_success() -> None:
@@ -145,6 +150,56 @@ def test_an_entry_sqs_will_never_take_rejects_only_its_record() -> None:
     assert outcome.rejected == {1: "sqs.SendMessageBatch rejected an entry: InvalidParameterValue"}
 
 
+def _with_motive(appointment_id: str, size: int) -> list[Any]:
+    alert = BOOKING.model_copy(update={"appointment_id": appointment_id, "visit_motive": "x" * size})
+    return notifications_for(alert, WEBER, in_app=False)[1:]  # the e-mail only
+
+
+def test_a_notification_too_large_for_sqs_is_rejected_alone_and_the_others_are_queued() -> None:
+    url = make_fifo_queue("notifications")
+    outcome = NotificationQueue(client("sqs"), url).enqueue_in_order(
+        [_with_motive("apt-1", 10), _with_motive("apt-2", 1_100_000), _with_motive("apt-3", 10)]
+    )
+    assert outcome.retry_from is None
+    assert outcome.rejected == {1: "sqs.SendMessageBatch: BatchRequestTooLong"}
+    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == ["apt-1#email", "apt-3#email"]
+
+
+def test_a_request_sqs_finds_too_long_is_halved_until_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if our estimate of the size said "fits" and SQS (moto: 1 MiB a request) disagreed.
+    monkeypatch.setattr("practitioner_alerts.adapters.sqs.MESSAGE_LIMIT_BYTES", 10_000_000)
+    url = make_fifo_queue("notifications")
+    sqs = client("sqs")
+    sent = _requests(sqs)
+    outcome = NotificationQueue(sqs, url).enqueue_in_order(
+        [_with_motive(f"apt-{i}", 400_000) for i in range(1, 4)]
+    )
+    assert outcome.retry_from is None and not outcome.rejected
+    assert [len(entries) for entries in sent] == [3, 1, 2]
+    assert [m["Attributes"]["MessageGroupId"] for m in receive_all(url)] == [
+        "apt-1#email",
+        "apt-2#email",
+        "apt-3#email",
+    ]
+
+
+def test_a_record_too_large_to_park_whole_is_parked_as_its_summary() -> None:
+    url = client("sqs").create_queue(QueueName="stream-dlq")["QueueUrl"]
+    record = {"eventID": "e1", "dynamodb": {"NewImage": {"visit_motive": {"S": "x" * 400_000}}}}
+    DeadLetterQueue(client("sqs"), url).park(
+        source="detector",
+        reason="NewImage.visit_motive: String should have at most 500 characters",
+        payload=record,
+        summary={"eventID": "e1", "dynamodb": {"SequenceNumber": "42"}},
+    )
+    (parked,) = receive_all(url)
+    assert len(parked["Body"].encode()) < 262_144
+    body = json.loads(parked["Body"])
+    assert body["payload"] == {"eventID": "e1", "dynamodb": {"SequenceNumber": "42"}}
+    assert body["payload_truncated"] is True
+    assert body["reason"].startswith("NewImage.visit_motive: String should have at most 500 characters")
+
+
 def test_throttling_is_transient_and_a_rejected_address_is_permanent() -> None:
     sns = client("sns")
     gateway = SmsGateway(sns, "Praxis")
@@ -155,6 +210,28 @@ def test_throttling_is_transient_and_a_rejected_address_is_permanent() -> None:
             gateway.send("+4915123456789", "x")
         with pytest.raises(PermanentError):
             gateway.send("+4915123456789", "x")
+
+
+def test_an_invalid_number_is_permanent_and_a_missing_permission_is_the_operators() -> None:
+    sns = client("sns")
+    gateway = SmsGateway(sns, "Praxis")
+    with Stubber(sns) as stub:
+        stub.add_client_error("publish", service_error_code="ParameterValueInvalid", http_status_code=400)
+        stub.add_client_error("publish", service_error_code="AuthorizationError", http_status_code=403)
+        with pytest.raises(PermanentError, match="ParameterValueInvalid"):
+            gateway.send("+4915123456789", "x")
+        with pytest.raises(OperatorError, match="AuthorizationError"):
+            gateway.send("+4915123456789", "x")
+
+
+def test_a_missing_configuration_set_is_the_operators_failure_not_the_addresss() -> None:
+    ses = client("sesv2")
+    gateway = EmailGateway(ses, "alerts@example.com", "gone")
+    with Stubber(ses) as stub:
+        stub.add_client_error("send_email", service_error_code="NotFoundException", http_status_code=404)
+        with pytest.raises(OperatorError, match="NotFoundException") as raised:
+            gateway.send("praxis@example.com", Email(subject="s", text="t", html="<p>h</p>"))
+    assert not isinstance(raised.value, PermanentError)
 
 
 def test_parked_record_keeps_its_reason_and_original_payload() -> None:

@@ -7,6 +7,7 @@ because that is where "exactly once" is actually decided.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +15,16 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+import practitioner_alerts.sender as sender_module
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
-from practitioner_alerts.errors import PermanentError, TransientError
+from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
+from practitioner_alerts.settings_api.service import alert_view
 from tests.fakes import (
     FakeDeliveryLog,
+    FakeEmail,
+    FakePush,
     fake_sender,
 )
 from tests.integration.conftest import client
@@ -222,3 +227,109 @@ def test_sms_is_not_sent_again_when_the_idempotency_record_cannot_be_completed(s
     assert flaky.handle(event, None) == {"batchItemFailures": []}
     assert calls["n"] == 1
     assert len(flaky.sms.outbox) == 1
+
+
+def test_an_alert_that_breaks_rendering_is_parked_alone_and_not_blamed_on_the_practitioner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_render_sms = sender_module.render_sms
+
+    def render_breaking_on_one(alert: AlertContent) -> str:
+        if alert.appointment_id == "apt-bad":
+            raise OverflowError("date value out of range")
+        return real_render_sms(alert)
+
+    monkeypatch.setattr(sender_module, "render_sms", render_breaking_on_one)
+    sender = fake_sender()
+    bad = notifications_for(booking("apt-bad"), WEBER, in_app=False)
+    good = notifications_for(booking("apt-good"), WEBER, in_app=False)
+
+    response = sender.handle(sqs_event(bad + good), None)
+
+    assert response == {"batchItemFailures": []}
+    assert [p["reason"] for p in sender.parking.parked] == ["unrenderable_alert: OverflowError"]
+    assert len(sender.sms.outbox) == 1 and len(sender.email.outbox) == 2
+    assert sender.delivery_log.failures == {}
+
+
+def test_an_operators_mistake_is_retried_and_never_shown_as_the_practitioners_failure() -> None:
+    sender = fake_sender(email=FakeEmail(failures=[OperatorError("sesv2.SendEmail: NotFoundException")]))
+    email_only = WEBER.model_copy(update={"alert_mobile": None})
+
+    response = sender.handle(sqs_event(notifications_for(booking(), email_only, in_app=False)), None)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert sender.delivery_log.failures == {} and sender.parking.parked == []
+    sender.handle(sqs_event(notifications_for(booking(), email_only, in_app=False)), None)
+    assert len(sender.email.outbox) == 1  # once fixed, the alert goes out
+
+
+def test_idempotency_records_are_keyed_by_the_notification_alone(sender: AlertSender) -> None:
+    # Not by the function's deployed name or Python name: a rename must not void the records.
+    (sms,) = notifications_for(booking(), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+
+    sender.handle(sqs_event([sms]), None)
+
+    (item,) = client("dynamodb").scan(TableName="idempotency")["Items"]
+    digest = hashlib.md5(json.dumps(sms.notification_id).encode()).hexdigest()
+    assert item["id"]["S"] == f"practitioner-alerts.notification#{digest}"
+
+
+# ------------------------------------------------------------------------------------------------
+# The pop-up: the feed entry, pushed to its calendar's channel once it is written
+# ------------------------------------------------------------------------------------------------
+def test_the_feed_entry_is_pushed_to_its_calendars_channel_as_the_feed_shows_it(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=True)), None)
+
+    ((channel, event),) = sender.push.alerts()  # type: ignore[attr-defined]
+    (entry,) = sender.feed.entries.values()  # type: ignore[attr-defined]
+    assert channel == "/alerts/cal-dr-weber"
+    assert event == json.loads(alert_view(entry).model_dump_json())
+    assert event["read"] is False and event["kind"] == "booked"
+    assert "M. Müller" in event["headline"]
+
+
+def test_the_pushed_event_carries_no_contact_data(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=True)), None)
+    published = json.dumps(sender.push.published)  # type: ignore[attr-defined]
+    for contact in ("praxis.weber@example.com", "+4915123456789", "4915123456789", "Erstuntersuchung"):
+        assert contact not in published, contact
+
+
+def test_sms_and_email_push_nothing(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    assert sender.push.published == []  # type: ignore[attr-defined]
+
+
+def test_a_failed_push_keeps_the_feed_entry_and_sends_nothing_twice(
+    sender: AlertSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing = dataclasses.replace(sender, push=FakePush(failure=TransientError("appsync.Publish: HTTP 503")))
+    event = sqs_event(notifications_for(booking(), WEBER, in_app=True))
+
+    with caplog.at_level("WARNING"):
+        response = failing.handle(event, None)
+
+    assert response == {"batchItemFailures": []}  # the message is not retried
+    assert len(failing.feed.entries) == 1  # type: ignore[attr-defined]
+    assert len(failing.sms.outbox) == len(failing.email.outbox) == 1
+    (warning,) = [vars(r) for r in caplog.records if r.getMessage().startswith("push failed")]
+    assert warning["reason"] == "appsync.Publish: HTTP 503"
+    assert failing.parking.parked == []  # type: ignore[attr-defined]
+
+
+def test_a_push_that_raises_something_unexpected_still_fails_nothing(sender: AlertSender) -> None:
+    broken = dataclasses.replace(sender, push=FakePush(failure=RuntimeError("no credentials")))
+    (in_app,) = (n for n in notifications_for(booking(), WEBER, in_app=True) if n.channel == "in_app")
+    assert broken.handle(sqs_event([in_app]), None) == {"batchItemFailures": []}
+    assert len(broken.feed.entries) == 1  # type: ignore[attr-defined]
+
+
+def test_a_repeated_feed_delivery_pushes_again_with_the_same_alert_id(sender: AlertSender) -> None:
+    # The page drops alert ids it has shown; pushing again makes up for a push that was lost.
+    (in_app,) = (n for n in notifications_for(booking(), WEBER, in_app=True) if n.channel == "in_app")
+    sender.handle(sqs_event([in_app]), None)
+    sender.handle(sqs_event([in_app]), None)
+    first, second = sender.push.alerts()  # type: ignore[attr-defined]
+    assert first == second
+    assert len(sender.feed.entries) == 1  # type: ignore[attr-defined]

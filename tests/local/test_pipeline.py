@@ -162,7 +162,7 @@ def test_the_queue_sample_events_carry_the_stream_samples_notifications() -> Non
         body = json.loads(record["body"])
         assert body["channel"] == channel and body["alert"]["appointment_id"] == "apt-1001"
         assert body["alert"]["calendar_id"] == "cal-dr-weber"
-        assert record["attributes"]["MessageGroupId"] == "apt-1001"
+        assert record["attributes"]["MessageGroupId"] == f"apt-1001#{channel}"
         assert record["attributes"]["MessageDeduplicationId"] == body["notification_id"]
 
 

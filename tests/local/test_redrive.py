@@ -124,3 +124,54 @@ def test_cli_needs_to_be_told_where(capsys: Any) -> None:
         main(["redrive", "--dry-run"])
     assert exit_.value.code == 2
     assert "--endpoint-url" in capsys.readouterr().err
+
+
+def cancel(runtime: LocalRuntime, appointment_id: str, changed_at: str) -> None:
+    runtime.clients("dynamodb").update_item(
+        TableName=runtime.appointments_table(),
+        Key={"appointment_id": {"S": appointment_id}},
+        UpdateExpression="SET #s = :cancelled, changed_at = :at",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":cancelled": {"S": "cancelled"}, ":at": {"S": changed_at}},
+    )
+
+
+def test_a_parked_booking_cancelled_since_is_not_redriven(runtime: LocalRuntime) -> None:
+    break_settings(runtime)
+    write_bookings(runtime, "apt-gone", calendar_id="cal-broken")
+    runtime.drain()
+    cancel(runtime, "apt-gone", "2027-09-02T10:00:00+02:00")  # early: silent, nothing parked
+    runtime.drain()
+    runtime.put_calendars([CalendarSettings(calendar_id="cal-broken", alert_mobile="+4915123456789")])
+
+    (planned,) = redrive(local_targets(runtime), dry_run=True)
+    assert (planned.superseded, planned.moved) == ("cancelled since", False)
+    assert queue_depth(runtime, "StreamDeadLetterQueue") == 1
+
+    (outcome,) = redrive(local_targets(runtime), dry_run=False)
+    runtime.drain()
+    assert outcome.superseded == "cancelled since"
+    assert sms_for(runtime, "apt-gone") == []
+    assert queue_depth(runtime, "StreamDeadLetterQueue") == 0
+
+
+def test_after_an_outage_the_practitioners_last_word_on_a_cancelled_slot_is_the_cancellation(
+    runtime: LocalRuntime,
+) -> None:
+    sesv2 = runtime.clients("sesv2")
+    sender = runtime.stack.sender_identity
+    assert sender
+    sesv2.delete_email_identity(EmailIdentity=sender)
+    write_bookings(runtime, "apt-1")
+    runtime.drain()
+    cancel(runtime, "apt-1", "2027-09-09T08:00:00+02:00")  # 4 h before the start: alerts
+    runtime.drain()
+    assert queue_depth(runtime, "NotificationDeadLetterQueue") == 2  # both e-mails rejected
+
+    sesv2.create_email_identity(EmailIdentity=sender)
+    outcomes = redrive(local_targets(runtime), dry_run=False)
+    runtime.drain()
+
+    assert sorted((o.superseded or "", o.moved) for o in outcomes) == [("", True), ("cancelled since", False)]
+    emails = [m for m in runtime.report().sent if m.channel == "email"]
+    assert len(emails) == 1 and "Absage" in (emails[0].subject or "")

@@ -60,6 +60,9 @@ def test_a_booking_written_to_the_endpoint_reaches_the_outbox_and_sigterm_stops_
             str(aws_port),
             "--api-port",
             str(api_port),
+            # Any free port: the default 8086 may be taken by another serve on this machine.
+            "--realtime-port",
+            "0",
             "--no-lambda-logs",
         ],
         stdout=subprocess.PIPE,
@@ -70,6 +73,9 @@ def test_a_booking_written_to_the_endpoint_reaches_the_outbox_and_sigterm_stops_
     try:
         banner = "".join(wait_for_line(process, "Pipeline running", timeout=30))
         assert f"http://{LOOPBACK}:{aws_port}" in banner
+        # The real-time endpoint, with the port it really bound (0 asked for any free one).
+        realtime = next(word for word in banner.split() if word.startswith(f"ws://{LOOPBACK}:"))
+        assert realtime.endswith("/event/realtime") and not realtime.startswith(f"ws://{LOOPBACK}:0/")
         table = next(
             line.split(":", 1)[1].strip() for line in banner.splitlines() if "appointments table" in line
         )

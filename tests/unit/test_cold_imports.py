@@ -20,6 +20,7 @@ HANDLERS = [
     "functions.sender.app",
     "functions.settings_api.app",
     "functions.delivery_events.app",
+    "functions.realtime_subscribe.app",
 ]
 # Loaded at the first invocation, if the function needs them at all.
 HEAVY = [
@@ -85,11 +86,25 @@ def test_the_sender_loads_jinja2_and_the_validators_only_when_it_needs_them() ->
         "build_sender(SenderConfig(idempotency_table_name='i', notification_dead_letter_queue_url='d',"
         " alerts_feed_table_name='f', sender_email='alerts@example.com', ses_configuration_set='c',"
         " sms_sender_id='Praxis', alert_feed_days=30, notification_queue_url='q',"
-        " delivery_log_table_name='l', sms_per_calendar_per_hour=30))"
+        " delivery_log_table_name='l', sms_per_calendar_per_hour=30, notification_max_receives=10,"
+        " realtime_publish_url='https://example.appsync-api.eu-central-1.amazonaws.com/event'))"
     )
     # Jinja2 with the first e-mail; the sender never validates a contact.
     assert {"jinja2", "phonenumbers", "email_validator"}.isdisjoint(loaded)
     assert "aws_lambda_powertools.utilities.idempotency" in loaded
+
+
+def test_the_on_subscribe_handler_loads_only_the_event_handler_it_routes_with() -> None:
+    loaded = loaded_after(
+        "import functions.realtime_subscribe.app as app, os\n"
+        "os.environ.update(CALENDARS_CLAIM='calendars', VIEW_CALENDARS_CLAIM='calendars_view')\n"
+        "app.subscriptions()"
+    )
+    assert "aws_lambda_powertools.event_handler" in loaded
+    # It decides from the token's claims alone: no AWS client, no rendering, no validators.
+    assert {"boto3", "botocore.client", "jinja2", "babel", "phonenumbers", "email_validator"}.isdisjoint(
+        loaded
+    )
 
 
 def test_delivery_receipts_load_neither_the_validators_nor_the_renderers() -> None:

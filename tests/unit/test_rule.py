@@ -110,14 +110,6 @@ def test_late_reschedule_alerts_measured_from_the_old_start() -> None:
     )
 
 
-def test_early_reschedule_into_the_next_hours_is_silent() -> None:
-    # Measured from the old start: moving a far-away appointment closer frees no short-notice slot.
-    change = modify(
-        appointment(), starts_at="2027-09-08T14:00:00+02:00", changed_at="2027-09-08T11:00:00+02:00"
-    )
-    assert decide(change).reason is Reason.EARLY_RESCHEDULE
-
-
 @pytest.mark.parametrize(
     ("who", "reason"), [("practice", Reason.CHANGED_BY_PRACTICE), ("system", Reason.CHANGED_BY_SYSTEM)]
 )
@@ -141,10 +133,72 @@ def test_write_that_changes_neither_status_nor_start_is_silent() -> None:
     assert decide(change).reason is Reason.NO_STATUS_OR_START_CHANGE
 
 
-def test_reactivating_a_cancelled_appointment_is_not_an_alerting_change() -> None:
-    change = modify(appointment(status="cancelled"), status="booked", changed_at="2027-09-09T11:00:00+02:00")
+def test_a_patient_booking_a_cancelled_appointment_again_is_an_online_booking() -> None:
+    change = modify(appointment(status="cancelled"), status="booked", changed_at="2027-08-01T11:00:00+02:00")
     decision = decide(change)
-    assert (decision.alert, decision.reason) == (False, Reason.NOT_AN_ALERTING_CHANGE)
+    assert (decision.kind, decision.alert, decision.reason) == (
+        ChangeKind.BOOKED,
+        True,
+        Reason.ONLINE_REBOOKING,
+    )
+
+
+def test_the_practice_booking_a_cancelled_appointment_again_is_silent() -> None:
+    change = modify(
+        appointment(status="cancelled"),
+        status="booked",
+        changed_at="2027-09-09T11:00:00+02:00",
+        changed_by="practice",
+    )
+    assert decide(change).reason is Reason.CHANGED_BY_PRACTICE
+
+
+def reschedule(
+    new_start: str, changed_at: str, old_start: str = "2027-09-16T12:00:00+02:00"
+) -> AppointmentChange:
+    return modify(appointment(starts_at=old_start), starts_at=new_start, changed_at=changed_at)
+
+
+def test_a_move_from_next_week_to_tomorrow_morning_alerts_as_short_notice() -> None:
+    # The review's case: made 14 h before the new start, days before the old one.
+    decision = decide(reschedule("2027-09-09T08:00:00+02:00", changed_at="2027-09-08T18:00:00+02:00"))
+    assert (decision.kind, decision.alert, decision.reason) == (
+        ChangeKind.RESCHEDULED,
+        True,
+        Reason.RESCHEDULED_INTO_SHORT_NOTICE,
+    )
+
+
+def test_a_move_to_exactly_24_hours_after_the_change_alerts_and_one_minute_later_is_silent() -> None:
+    assert decide(reschedule("2027-09-09T18:00:00+02:00", changed_at="2027-09-08T18:00:00+02:00")).alert
+    late_by_a_minute = decide(reschedule("2027-09-09T18:01:00+02:00", changed_at="2027-09-08T18:00:00+02:00"))
+    assert (late_by_a_minute.alert, late_by_a_minute.reason) == (False, Reason.EARLY_RESCHEDULE)
+
+
+def test_a_late_reschedule_keeps_its_own_reason_when_the_new_start_is_also_near() -> None:
+    change = reschedule(
+        "2027-09-09T16:00:00+02:00",
+        changed_at="2027-09-09T08:00:00+02:00",
+        old_start="2027-09-09T12:00:00+02:00",
+    )
+    assert decide(change).reason is Reason.LATE_RESCHEDULE
+
+
+def test_short_notice_for_the_new_start_counts_elapsed_hours_across_the_autumn_clock_change() -> None:
+    # Berlin goes from +02:00 to +01:00 at 03:00 on 31 Oct 2027: 25 wall-clock hours pass between
+    # Saturday 09:00 and Sunday 09:00, so that move is not within 24 h; Sunday 08:00 is.
+    saturday = "2027-10-30T09:00:00+02:00"
+    assert not decide(
+        reschedule("2027-10-31T09:00:00+01:00", saturday, old_start="2027-11-10T12:00:00+01:00")
+    ).alert
+    assert decide(
+        reschedule("2027-10-31T08:00:00+01:00", saturday, old_start="2027-11-10T12:00:00+01:00")
+    ).alert
+
+
+def test_a_move_further_away_within_the_next_weeks_stays_silent() -> None:
+    change = reschedule("2027-09-20T12:00:00+02:00", changed_at="2027-09-08T18:00:00+02:00")
+    assert (decide(change).alert, decide(change).reason) == (False, Reason.EARLY_RESCHEDULE)
 
 
 def test_window_is_a_parameter() -> None:

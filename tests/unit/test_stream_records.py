@@ -36,6 +36,12 @@ def change_from(record: dict[str, Any]):  # type: ignore[no-untyped-def]
         ("stream-early-cancellation.json", ChangeKind.CANCELLED, False, Reason.EARLY_CANCELLATION),
         ("stream-late-reschedule.json", ChangeKind.RESCHEDULED, True, Reason.LATE_RESCHEDULE),
         ("stream-early-reschedule.json", ChangeKind.RESCHEDULED, False, Reason.EARLY_RESCHEDULE),
+        (
+            "stream-reschedule-into-short-notice.json",
+            ChangeKind.RESCHEDULED,
+            True,
+            Reason.RESCHEDULED_INTO_SHORT_NOTICE,
+        ),
         ("stream-practice-change.json", ChangeKind.CANCELLED, False, Reason.CHANGED_BY_PRACTICE),
         ("stream-ttl-removal.json", ChangeKind.REMOVED, False, Reason.TTL_EXPIRY),
     ],

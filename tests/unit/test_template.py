@@ -314,6 +314,23 @@ def test_notification_queue_is_fifo_with_fifo_dead_letter_queue(template: dict[s
     )
 
 
+def test_the_sender_parks_a_message_at_the_receive_sqs_would_dead_letter_it_at(
+    template: dict[str, Any],
+) -> None:
+    # One receive later SQS would move it without a reason; the sender parks it with one.
+    max_receives = props(template, "NotificationQueue")["RedrivePolicy"]["maxReceiveCount"]
+    env = props(template, "SenderFunction")["Environment"]["Variables"]
+    assert int(env["NOTIFICATION_MAX_RECEIVES"]) == max_receives
+
+
+def test_configuration_errors_page_the_operator(template: dict[str, Any]) -> None:
+    alarm = props(template, "SenderConfigurationErrorsAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("PractitionerAlerts", "ConfigurationErrors")
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
 def test_visibility_timeout_covers_sender_retries(template: dict[str, Any]) -> None:
     visibility = props(template, "NotificationQueue")["VisibilityTimeout"]
     assert visibility >= SENDER_TIMEOUT_MULTIPLE * function_timeout(template, "SenderFunction")
@@ -418,6 +435,10 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
         "DeliveryLogTable",
         "SenderEmail",
         "SesConfigurationSetResource",
+        "AlertsChannelNamespace",
+    }
+    assert allowed_actions_on(template, "SenderFunction", "AlertsChannelNamespace") == {
+        "appsync:EventPublish"
     }
     assert allowed_actions_on(template, "SenderFunction", "IdempotencyTable") == {
         "dynamodb:GetItem",
@@ -575,6 +596,7 @@ def test_settings_api_function_code_and_environment(template: dict[str, Any]) ->
         "ALERTS_FEED_TABLE_NAME": {"Ref": "AlertsFeedTable"},
         "NOTIFICATION_QUEUE_URL": {"Fn::GetAtt": ["NotificationQueue", "QueueUrl"]},
         "CALENDARS_CLAIM": {"Ref": "CalendarsClaim"},
+        "VIEW_CALENDARS_CLAIM": {"Ref": "ViewCalendarsClaim"},
         "TEST_ALERTS_PER_HOUR": {"Ref": "TestAlertsPerHour"},
         "DELIVERY_LOG_TABLE_NAME": {"Ref": "DeliveryLogTable"},
     }
@@ -589,6 +611,7 @@ def test_settings_api_parameters(template: dict[str, Any]) -> None:
     assert issuer.fullmatch("https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123")
     assert not issuer.fullmatch("http://insecure.example.com")
     assert params["CalendarsClaim"]["Default"] == "calendars"
+    assert params["ViewCalendarsClaim"]["Default"] == "calendars_view"
     assert params["TestAlertsPerHour"]["Type"] == "Number" and params["TestAlertsPerHour"]["Default"] == 3
 
 
@@ -692,3 +715,107 @@ def test_every_checkov_skip_says_why() -> None:
         check, _, reason = skip.partition("checkov:skip=")[2].partition(":")
         assert check.startswith("CKV_"), skip
         assert len(reason.strip()) >= 30, f"{check} is skipped without a reason"
+
+
+# ------------------------------------------------------------------------------------------------
+# Real-time push (AppSync Events)
+# ------------------------------------------------------------------------------------------------
+def auth_types(modes: list[dict[str, Any]]) -> list[str]:
+    return [mode["AuthType"] for mode in modes]
+
+
+def test_realtime_api_takes_the_settings_api_tokens_and_iam_and_no_api_keys(template: dict[str, Any]) -> None:
+    config = props(template, "RealtimeApi")["EventConfig"]
+    providers = {p["AuthType"]: p for p in config["AuthProviders"]}
+    assert set(providers) == {"OPENID_CONNECT", "AWS_IAM"}
+    assert providers["OPENID_CONNECT"]["OpenIDConnectConfig"] == {
+        "Issuer": {"Ref": "JwtIssuer"},
+        "ClientId": {"Ref": "JwtAudience"},
+    }
+    assert auth_types(config["ConnectionAuthModes"]) == ["OPENID_CONNECT"]
+    assert auth_types(config["DefaultSubscribeAuthModes"]) == ["OPENID_CONNECT"]
+    assert auth_types(config["DefaultPublishAuthModes"]) == ["AWS_IAM"]
+    assert "API_KEY" not in TEMPLATE_PATH.read_text(encoding="utf-8")
+    assert not resources_of_type(template, "AWS::AppSync::ApiKey")
+
+
+def test_alerts_namespace_subscribes_with_tokens_publishes_with_iam(template: dict[str, Any]) -> None:
+    namespace = props(template, "AlertsChannelNamespace")
+    assert namespace["Name"] == "alerts"
+    assert namespace["ApiId"] == {"Fn::GetAtt": ["RealtimeApi", "ApiId"]}
+    assert auth_types(namespace["SubscribeAuthModes"]) == ["OPENID_CONNECT"]
+    assert auth_types(namespace["PublishAuthModes"]) == ["AWS_IAM"]
+    # One namespace: nothing else on this API can be published to or subscribed to.
+    assert list(resources_of_type(template, "AWS::AppSync::ChannelNamespace")) == ["AlertsChannelNamespace"]
+
+
+def test_every_subscribe_goes_through_the_on_subscribe_function(template: dict[str, Any]) -> None:
+    handlers = props(template, "AlertsChannelNamespace")["HandlerConfigs"]
+    assert set(handlers) == {"OnSubscribe"}
+    on_subscribe = handlers["OnSubscribe"]
+    assert on_subscribe["Behavior"] == "DIRECT"
+    assert on_subscribe["Integration"] == {
+        "DataSourceName": {"Fn::GetAtt": ["RealtimeSubscribeDataSource", "Name"]},
+        "LambdaConfig": {"InvokeType": "REQUEST_RESPONSE"},
+    }
+    source = props(template, "RealtimeSubscribeDataSource")
+    assert source["Type"] == "AWS_LAMBDA"
+    assert source["LambdaConfig"] == {
+        "LambdaFunctionArn": {"Fn::GetAtt": ["RealtimeSubscribeFunction", "Arn"]}
+    }
+    assert source["ServiceRoleArn"] == {"Fn::GetAtt": ["RealtimeSubscribeInvokeRole", "Arn"]}
+    function = props(template, "RealtimeSubscribeFunction")
+    assert (function["CodeUri"], function["Handler"]) == ("functions/realtime_subscribe", "app.handler")
+
+
+def test_appsync_may_invoke_the_on_subscribe_function_and_nothing_else(template: dict[str, Any]) -> None:
+    role = props(template, "RealtimeSubscribeInvokeRole")
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "appsync.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    statements = [st for policy in role["Policies"] for st in as_list(policy["PolicyDocument"]["Statement"])]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": ["RealtimeSubscribeFunction", "Arn"]},
+        }
+    ]
+
+
+def test_only_the_sender_publishes_and_only_to_the_alerts_namespace(template: dict[str, Any]) -> None:
+    appsync_statements = [
+        (function_id, statement)
+        for function_id in (*FUNCTIONS, "RealtimeSubscribeFunction")
+        for statement in (
+            policy_statements(template, function_id) if props(template, function_id).get("Policies") else []
+        )
+        if any(str(a).startswith("appsync:") for a in as_list(statement["Action"]))
+    ]
+    assert [(f, s["Action"], s["Resource"]) for f, s in appsync_statements] == [
+        (
+            "SenderFunction",
+            "appsync:EventPublish",
+            {"Fn::GetAtt": ["AlertsChannelNamespace", "ChannelNamespaceArn"]},
+        )
+    ]
+
+
+def test_the_on_subscribe_function_reaches_no_aws_service(template: dict[str, Any]) -> None:
+    function = props(template, "RealtimeSubscribeFunction")
+    assert "Policies" not in function
+    assert function["Environment"]["Variables"] == {
+        "CALENDARS_CLAIM": {"Ref": "CalendarsClaim"},
+        "VIEW_CALENDARS_CLAIM": {"Ref": "ViewCalendarsClaim"},
+    }
+    assert len(alarms_on(template, "Errors", "RealtimeSubscribeFunction")) == 1
+
+
+def test_the_sender_knows_where_to_publish(template: dict[str, Any]) -> None:
+    env = props(template, "SenderFunction")["Environment"]["Variables"]
+    assert env["REALTIME_PUBLISH_URL"] == {"Fn::Sub": "https://${RealtimeApi.Dns.Http}/event"}
+    outputs = template["Outputs"]
+    assert outputs["RealtimeWebSocketUrl"]["Value"] == {
+        "Fn::Sub": "wss://${RealtimeApi.Dns.Realtime}/event/realtime"
+    }

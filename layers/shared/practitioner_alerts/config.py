@@ -57,17 +57,29 @@ class SenderConfig(_FromEnvironment):
     notification_queue_url: str
     delivery_log_table_name: str
     sms_per_calendar_per_hour: Annotated[int, Field(gt=0)]
+    # The notification queue's RedrivePolicy maxReceiveCount (a test keeps the two equal).
+    notification_max_receives: Annotated[int, Field(gt=0)]
+    # AppSync Events' HTTP publish endpoint, https://<Dns.Http>/event.
+    realtime_publish_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+/event$")]
 
 
 class SettingsApiConfig(_FromEnvironment):
     settings_table_name: str
     alerts_feed_table_name: str
     notification_queue_url: str
-    # Name of the JWT claim that lists the calendars its holder administers.
+    # Names of the JWT claims that list the calendars its holder administers, and those it may
+    # only see (the feed); see practitioner_alerts.access.
     calendars_claim: Annotated[str, Field(min_length=1)]
+    view_calendars_claim: Annotated[str, Field(min_length=1)]
     test_alerts_per_hour: Annotated[int, Field(gt=0, le=100)]
     delivery_log_table_name: str
 
 
 class DeliveryEventsConfig(_FromEnvironment):
     delivery_log_table_name: str
+
+
+class RealtimeSubscribeConfig(_FromEnvironment):
+    # The same claims, with the same meaning, as the settings API's (practitioner_alerts.access).
+    calendars_claim: Annotated[str, Field(min_length=1)]
+    view_calendars_claim: Annotated[str, Field(min_length=1)]

@@ -7,6 +7,7 @@ the stream dead-letter queue with their reason; transient failures make the reco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from practitioner_alerts.adapters.dynamodb import InvalidSettings
 from practitioner_alerts.adapters.sqs import QueueOutcome
-from practitioner_alerts.domain.appointments import AppointmentChange, read_change
+from practitioner_alerts.domain.appointments import AppointmentChange, is_calendar_id, read_change
 from practitioner_alerts.domain.notifications import Notification, alert_content, notifications_for
 from practitioner_alerts.domain.rule import Decision, Reason, decide
 from practitioner_alerts.domain.settings import CalendarSettings
@@ -42,7 +43,15 @@ class NotificationSink(Protocol):
 
 
 class ParkingLot(Protocol):
-    def park(self, *, source: str, reason: str, payload: Mapping[str, Any], group: str = ...) -> None: ...
+    def park(
+        self,
+        *,
+        source: str,
+        reason: str,
+        payload: Mapping[str, Any],
+        group: str = ...,
+        summary: Mapping[str, Any] | None = ...,
+    ) -> None: ...
 
 
 class SkippedAfterEarlierFailure(TransientError):
@@ -82,7 +91,10 @@ class AlertDetector:
                 batch.failed = True
                 raise
 
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+        # A batch whose every record failed (one record, one throttled settings read) is still a
+        # partial response: raising would be a function error, paging the errors alarm and
+        # bisecting a batch that only needs to come again.
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
         try:
             response = process_partial_response(
                 event=event, record_handler=record_handler, processor=processor, context=context
@@ -149,6 +161,15 @@ class AlertDetector:
         except PermanentError as error:
             batch.decided.append((record, [], error.reason))
             return
+        except TransientError:
+            raise
+        except Exception as error:  # noqa: BLE001 - see below
+            # Only our own service calls (the settings read, the queue write) may make a record
+            # retry: anything else that breaks on one record would break on it again on every
+            # retry for an hour, holding back the shard behind it. The type only: a message
+            # may quote the record's data.
+            batch.decided.append((record, [], f"unreadable_record: {type(error).__name__}"))
+            return
         batch.decided.append((record, notifications, None))
         batch.decisions.append(
             {
@@ -186,12 +207,34 @@ class AlertDetector:
         return notifications_for(content, settings, in_app=self.in_app_feed), decision
 
     def _park(self, record: DynamoDBRecord, reason: str) -> None:
-        self.parking.park(source="detector", reason=reason, payload=record.raw_event)
+        self.parking.park(
+            source="detector", reason=reason, payload=record.raw_event, summary=_summary(record.raw_event)
+        )
         logger.warning(
             "record parked",
             extra={"event_id": record.event_id, "reason": reason, "sequence_number": _sequence(record)},
         )
         metrics.add_metric(name="RecordsParked", unit=MetricUnit.Count, value=1)
+
+
+def _summary(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Where to find a record too large to park whole: the stream keeps it for 24 hours."""
+    stream = raw.get("dynamodb")
+    stream = stream if isinstance(stream, Mapping) else {}
+    where = {name: _short(stream.get(name)) for name in ("SequenceNumber", "ApproximateCreationDateTime")}
+    keys = stream.get("Keys")
+    if len(json.dumps(keys, default=str)) <= 4096:  # DynamoDB keys are at most 2 KB
+        where["Keys"] = keys
+    return {
+        "eventID": _short(raw.get("eventID")),
+        "eventName": _short(raw.get("eventName")),
+        "eventSourceARN": _short(raw.get("eventSourceARN")),
+        "dynamodb": where,
+    }
+
+
+def _short(value: object) -> object:
+    return value[:2048] if isinstance(value, str) else value if isinstance(value, int | float) else None
 
 
 def _log_decisions(decisions: Sequence[Mapping[str, Any]]) -> None:
@@ -215,7 +258,8 @@ def _read(record: DynamoDBRecord) -> AppointmentChange:
         keys = stream.keys
         new_image = stream.new_image if event_name != "REMOVE" else None
         old_image = stream.old_image if event_name == "MODIFY" else None
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as error:
+        # ArithmeticError: a number beyond DynamoDB's 38 digits fails in the decimal context.
         raise MalformedRecord(
             f"dynamodb: images are not DynamoDB-typed JSON ({type(error).__name__})"
         ) from error
@@ -255,4 +299,9 @@ def _calendar_id_of(record: Mapping[str, Any]) -> str | None:
         value = record["dynamodb"]["NewImage"]["calendar_id"]["S"]
     except (KeyError, TypeError):
         return None
-    return value if isinstance(value, str) and value else None
+    # An id the contract refuses is parked when its record is read; asking DynamoDB for it
+    # (a 100 KB key, say) would fail the read for every calendar of the batch.
+    if not isinstance(value, str):
+        return None
+    value = value.strip()  # as the contract's model reads it
+    return value if is_calendar_id(value) else None

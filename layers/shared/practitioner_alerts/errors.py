@@ -10,13 +10,21 @@ blocks a shard or retries forever.
 class AlertError(Exception):
     """Base of every error this project raises on purpose."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        # The AWS error code behind it, for the few callers that react to one in particular.
+        self.code = code
 
 
 class TransientError(AlertError):
     """Worth retrying: throttling, 5xx, time-outs, partial batch failures."""
+
+
+class OperatorError(TransientError):
+    """The deployment is wrong, not the request: a missing SES configuration set or identity, a
+    permission the role lacks. Retried, because the alert goes out once an operator fixes it;
+    alarmed, and never shown to the practitioner as a failure of their contact."""
 
 
 class PermanentError(AlertError):

@@ -4,11 +4,20 @@ Every SMS and e-mail is delivered at most once thanks to Powertools idempotency 
 notification id: a queue message that comes again (a retry, a redelivery after a time-out, the
 same alert queued twice) finds the earlier result and sends nothing. The feed needs no such
 record: its entry is keyed by the notification and written only if absent.
+
+Once the feed entry is written (the record of truth), it is pushed to the calendar's real-time
+channel, where an open calendar page shows it as a pop-up. A push that fails is logged and
+counted (``PushFailed``) and nothing else happens: the feed write stands, the message is not
+retried (which could send its SMS or e-mail again), and the page finds the alert when it next
+reads the feed (on load and on every reconnect). A message that comes again pushes its entry
+again, whether or not the entry was already there: the page drops alert ids it has shown, and a
+second push makes up for a first one that was lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -31,8 +40,15 @@ from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry
 from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
-from practitioner_alerts.domain.notifications import Notification
-from practitioner_alerts.errors import AlertError, MalformedRecord, PermanentError, TransientError
+from practitioner_alerts.domain.notifications import AlertContent, Notification
+from practitioner_alerts.errors import (
+    AlertError,
+    MalformedRecord,
+    OperatorError,
+    PermanentError,
+    TransientError,
+)
+from practitioner_alerts.realtime import channel_for
 from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
 
 logger = Logger(child=True)
@@ -41,6 +57,10 @@ metrics = Metrics()
 # Longer than anything can keep a message coming back: stream records live 24 h, queue
 # messages four days, and a redrive from the dead-letter queue may follow.
 IDEMPOTENCY_TTL = timedelta(days=7)
+# Powertools would key the records by the function's deployed name and the Python name of the
+# decorated function: a rename of either would silently void seven days of records, and a
+# redelivery or redrive after it would send again. This never changes.
+IDEMPOTENCY_KEY_PREFIX = "practitioner-alerts.notification"
 
 
 class SmsChannel(Protocol):
@@ -61,6 +81,10 @@ class DeliveryLog(Protocol):
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
 
 
+class AlertPush(Protocol):
+    def publish(self, channel: str, events: Sequence[str]) -> None: ...
+
+
 class InFlight(Protocol):
     def postpone(self, receipt_handle: str, receive_count: int) -> int: ...
     def settle(self, receipt_handle: str) -> None: ...
@@ -68,6 +92,19 @@ class InFlight(Protocol):
 
 class SmsCapReached(PermanentError):
     """The calendar sent its hourly share of SMS and has no e-mail to fall back to."""
+
+
+class UnrenderableAlert(PermanentError):
+    """Rendering broke on this alert: it would break the same way on every retry. Not the
+    practitioner's failure, so it is parked without showing up in their settings."""
+
+
+def _rendered[T](render: Callable[[AlertContent], T], alert: AlertContent) -> T:
+    try:
+        return render(alert)
+    except Exception as error:
+        # The type only: a message may quote the patient's name.
+        raise UnrenderableAlert(f"unrenderable_alert: {type(error).__name__}") from error
 
 
 def feed_alert_id(notification: Notification) -> str:
@@ -91,6 +128,10 @@ class AlertSender:
     feed_days: int
     sms_per_calendar_per_hour: int
     in_flight: InFlight | None = None
+    # The queue's maxReceiveCount: the last attempt parks a message with its reason.
+    max_receives: int | None = None
+    # The calendar page's pop-up; without it, the feed alone carries in-calendar alerts.
+    push: AlertPush | None = None
     # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
     clock: Callable[[], datetime] = field(default=_utc_now)
 
@@ -112,12 +153,10 @@ class AlertSender:
             data_keyword_argument="notification",
             persistence_store=self.idempotency_store,
             config=config,
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )(deliver)
 
-        def record_handler(record: SQSRecord) -> None:
-            notification = self._read(record)
-            if notification is None:
-                return
+        def attempt(notification: Notification, record: SQSRecord) -> None:
             try:
                 if notification.channel == "in_app":
                     # The feed entry's key comes from the notification and its write is
@@ -140,11 +179,30 @@ class AlertSender:
                     self._settle(record)
                     return
                 raise TransientError("idempotency store unavailable; nothing was sent") from error
+
+        def record_handler(record: SQSRecord) -> None:
+            notification = self._read(record)
+            if notification is None:
+                return
+            try:
+                attempt(notification, record)
+            except TransientError as error:
+                if isinstance(error, OperatorError):
+                    # Not the practitioner's failure: nothing goes to their delivery log.
+                    logger.error("the deployment refused a delivery", extra={"reason": error.reason})
+                    metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
+                receives = int(record.attributes.approximate_receive_count or 1)
+                if self.max_receives is None or receives < self.max_receives:
+                    raise
+                # SQS would move it to the dead-letter queue at its next receive without a word
+                # on why; parked now, it carries the reason an operator needs before a redrive.
+                reason = f"{error.reason} (gave up after {receives} attempts)"
+                self._park(record, reason, notification.channel)
             except PermanentError as error:
                 self._park(record, error.reason, notification.channel)
 
-        # Failing a message skips only the rest of its group (its appointment), keeping each
-        # appointment's alerts in order while other appointments go on.
+        # Failing a message skips only the rest of its group (its appointment's channel), keeping
+        # each appointment's alerts in order on each channel while everything else goes on.
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # A batch whose every message failed is still a partial response, not a function error:
         # otherwise Powertools raises before the back-off is applied, and a lone throttled SMS
@@ -170,11 +228,14 @@ class AlertSender:
                 message_id = self._send_sms(notification)
             elif notification.channel == "email":
                 tags = {"calendar_id": alert.calendar_id, "notification_id": notification.notification_id}
-                message_id = self.email.send(_address(notification), render_email(alert), tags)
+                email = _rendered(render_email, alert)
+                message_id = self.email.send(_address(notification), email, tags)
             else:
                 message_id = feed_alert_id(notification)
-                self.feed.add(self._feed_entry(notification, message_id))
-        except SmsCapReached:
+                entry = self._feed_entry(notification, message_id)
+                self.feed.add(entry)
+                self._push(entry, notification.notification_id)
+        except (SmsCapReached, UnrenderableAlert):
             raise
         except PermanentError as error:
             # The practitioner sees this in their settings and can fix the address.
@@ -214,7 +275,7 @@ class AlertSender:
                 f"sms_cap_reached: {self.sms_per_calendar_per_hour} SMS this hour for this calendar "
                 "and no e-mail to fall back to; redrive after the hour"
             )
-        message_id = self.sms.send(_address(notification), render_sms(alert))
+        message_id = self.sms.send(_address(notification), _rendered(render_sms, alert))
         expires = now + timedelta(days=3)  # SMS delivery receipts arrive within hours
         try:
             self.delivery_log.remember_sms(message_id, alert.calendar_id, int(expires.timestamp()))
@@ -225,6 +286,27 @@ class AlertSender:
                 extra={"calendar_id": alert.calendar_id, "reason": error.reason},
             )
         return message_id
+
+    def _push(self, entry: FeedEntry, notification_id: str) -> None:
+        if self.push is None:
+            return
+        event = json.dumps(entry.as_alert(), ensure_ascii=False, separators=(",", ":"))
+        try:
+            self.push.publish(channel_for(entry.calendar_id), [event])
+        except Exception as error:  # noqa: BLE001 - nothing a push raises may fail or repeat the delivery
+            reason = error.reason if isinstance(error, AlertError) else type(error).__name__
+            logger.warning(
+                "push failed; the calendar page catches up from the feed",
+                extra={
+                    "notification_id": notification_id,
+                    "calendar_id": entry.calendar_id,
+                    "alert_id": entry.alert_id,
+                    "reason": reason,
+                },
+            )
+            metrics.add_metric(name="PushFailed", unit=MetricUnit.Count, value=1)
+            return
+        metrics.add_metric(name="Pushed", unit=MetricUnit.Count, value=1)
 
     def _remember_failure(self, calendar_id: str, channel: str, reason: str) -> None:
         now = self.clock()
@@ -245,7 +327,7 @@ class AlertSender:
             alert_id=alert_id,
             kind=alert.kind,
             appointment_id=alert.appointment_id,
-            headline=render_headline(alert),
+            headline=_rendered(render_headline, alert),
             starts_at=alert.starts_at.isoformat(),
             previous_starts_at=alert.previous_starts_at.isoformat() if alert.previous_starts_at else None,
             changed_at=alert.changed_at.isoformat(),

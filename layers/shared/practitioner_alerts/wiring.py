@@ -64,6 +64,7 @@ def build_sender(config: SenderConfig) -> AlertSender:
     # Imported here, not at the top: see the module docstring.
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
 
+    from practitioner_alerts.adapters.appsync_events import EventPublisher  # noqa: PLC0415
     from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, DeliveryLogTable  # noqa: PLC0415
     from practitioner_alerts.adapters.ses import EmailGateway  # noqa: PLC0415
     from practitioner_alerts.adapters.sns import SmsGateway  # noqa: PLC0415
@@ -83,4 +84,18 @@ def build_sender(config: SenderConfig) -> AlertSender:
         feed_days=config.alert_feed_days,
         sms_per_calendar_per_hour=config.sms_per_calendar_per_hour,
         in_flight=InFlightMessages(sqs, config.notification_queue_url),
+        max_receives=config.notification_max_receives,
+        push=EventPublisher(config.realtime_publish_url, *_region_and_credentials()),
     )
+
+
+def _region_and_credentials() -> tuple[str, Any]:
+    """The function's region and role credentials, for requests that no boto3 client makes
+    (AppSync Events' publish); the same chain boto3's clients use."""
+    import boto3  # noqa: PLC0415 - loaded with the first client, not with this module
+
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if session.region_name is None or credentials is None:
+        raise RuntimeError("no AWS region or credentials in this environment")
+    return session.region_name, credentials

@@ -27,7 +27,8 @@ KEY_FILE = "settings-api-jwt-key.pem"
 # What the template's JwtIssuer / JwtAudience parameters would be set to for this "user pool".
 ISSUER = "https://practitioner-alerts.local/issuer"
 AUDIENCE = "practitioner-alerts-settings-api"
-CALENDARS_CLAIM = "calendars"
+CALENDARS_CLAIM = "calendars"  # the template's CalendarsClaim default: calendars one administers
+VIEW_CALENDARS_CLAIM = "calendars_view"  # its ViewCalendarsClaim default: calendars one only sees
 ALGORITHM = "RS256"
 DEFAULT_LIFETIME_SECONDS = 12 * 3600
 
@@ -42,6 +43,7 @@ class LocalTokenIssuer:
     issuer: str = ISSUER
     audience: str = AUDIENCE
     calendars_claim: str = CALENDARS_CLAIM
+    view_calendars_claim: str = VIEW_CALENDARS_CLAIM
     _key: rsa.RSAPrivateKey | None = field(default=None, init=False, repr=False)
 
     @property
@@ -54,6 +56,7 @@ class LocalTokenIssuer:
         self,
         calendars: Sequence[str],
         *,
+        view_calendars: Sequence[str] = (),
         subject: str = "local-practitioner",
         lifetime_seconds: int = DEFAULT_LIFETIME_SECONDS,
         now: float | None = None,
@@ -68,6 +71,9 @@ class LocalTokenIssuer:
             "jti": uuid.uuid4().hex,
             self.calendars_claim: list(calendars),
         }
+        if view_calendars:
+            # Absent rather than empty when unused, like a token issued before the claim existed.
+            claims[self.view_calendars_claim] = list(view_calendars)
         return jwt.encode(claims, self.key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> dict[str, Any]:
@@ -117,23 +123,40 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
 
 
 def main_token(argv: Sequence[str] | None = None, issuer: LocalTokenIssuer | None = None) -> str:
-    """``token --calendars cal-a,cal-b``: a token for those calendars (the CLI prints it last)."""
+    """``token --calendars cal-a --view-calendars cal-b``: a token that administers cal-a and may
+    see cal-b (the CLI prints it last)."""
     parser = argparse.ArgumentParser(prog="practitioner-alerts token", description=main_token.__doc__)
-    parser.add_argument("--calendars", required=True, help="comma-separated calendar ids, e.g. cal-a,cal-b")
+    parser.add_argument(
+        "--calendars", default="", help="calendars the holder administers, comma-separated: cal-a,cal-b"
+    )
+    parser.add_argument(
+        "--view-calendars",
+        default="",
+        help="calendars the holder may only see (feed, pop-ups), comma-separated",
+    )
     parser.add_argument("--subject", default="local-practitioner", help="the token's sub claim")
     parser.add_argument("--hours", type=float, default=DEFAULT_LIFETIME_SECONDS / 3600, help="lifetime")
     args = parser.parse_args(argv)
-    calendars = [c.strip() for c in args.calendars.split(",") if c.strip()]
-    if not calendars:
-        parser.error("--calendars: name at least one calendar")
+    calendars = _calendar_list(args.calendars)
+    view_calendars = _calendar_list(args.view_calendars)
+    if not calendars and not view_calendars:
+        parser.error("name at least one calendar with --calendars or --view-calendars")
     return (issuer or LocalTokenIssuer()).issue_token(
-        calendars, subject=args.subject, lifetime_seconds=int(args.hours * 3600)
+        calendars,
+        view_calendars=view_calendars,
+        subject=args.subject,
+        lifetime_seconds=int(args.hours * 3600),
     )
 
 
-def issue_token(calendars: Sequence[str]) -> str:
-    """A token for ``calendars`` from this checkout's local issuer."""
-    return LocalTokenIssuer().issue_token(calendars)
+def _calendar_list(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def issue_token(calendars: Sequence[str], view_calendars: Sequence[str] = ()) -> str:
+    """A token for ``calendars`` (administered) and ``view_calendars`` (only seen) from this
+    checkout's local issuer."""
+    return LocalTokenIssuer().issue_token(calendars, view_calendars=view_calendars)
 
 
 def verify(token: str) -> dict[str, Any]:

@@ -206,6 +206,20 @@ class FeedEntry:
     expires_at: int
     read: bool = False
 
+    def as_alert(self) -> dict[str, Any]:
+        """The entry as the feed API shows it and the real-time channel carries it: the alert,
+        without the keys and bookkeeping of the table."""
+        return {
+            "alert_id": self.alert_id,
+            "kind": self.kind,
+            "appointment_id": self.appointment_id,
+            "headline": self.headline,
+            "starts_at": self.starts_at,
+            "previous_starts_at": self.previous_starts_at,
+            "changed_at": self.changed_at,
+            "read": self.read,
+        }
+
 
 @dataclass(frozen=True)
 class FeedPage:

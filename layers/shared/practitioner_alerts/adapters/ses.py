@@ -18,9 +18,13 @@ from practitioner_alerts.rendering import Email
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
-# Rejected content or a bad address stays bad; the practitioner has to fix the address.
-_PERMANENT = frozenset(
-    {"MessageRejected", "BadRequestException", "MailFromDomainNotVerifiedException", "NotFoundException"}
+# SendEmail's own codes (botocore's model; a test checks). Rejected content or a bad address
+# stays bad; the practitioner has to fix the address.
+_PERMANENT = frozenset({"MessageRejected", "BadRequestException"})
+# The sending account, not the address: a configuration set or MAIL FROM domain that does not
+# exist or is not verified, a suspended account. An operator's to fix, and then the alert goes.
+_OPERATOR = frozenset(
+    {"NotFoundException", "MailFromDomainNotVerifiedException", "AccountSuspendedException"}
 )
 
 
@@ -53,7 +57,7 @@ class EmailGateway:
             request["EmailTags"] = [
                 {"Name": name, "Value": _tag_value(value)} for name, value in tags.items()
             ]
-        with aws_call("sesv2.SendEmail", permanent_codes=_PERMANENT):
+        with aws_call("sesv2.SendEmail", permanent_codes=_PERMANENT, operator_codes=_OPERATOR):
             response = self._client.send_email(**request)  # type: ignore[arg-type]
         return response["MessageId"]
 

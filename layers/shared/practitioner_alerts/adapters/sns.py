@@ -9,8 +9,22 @@ from practitioner_alerts.adapters.aws_errors import aws_call
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
-# An invalid or opted-out number will never accept the message; retrying only burns money.
-_PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue", "OptedOut", "OptedOutException"})
+# Publish's own codes (botocore's model; a test checks). An invalid number will never accept the
+# message, and retrying only burns money. (An opted-out number is not an error of Publish: SNS
+# accepts the message and drops it; the delivery-status log says so.)
+_PERMANENT = frozenset({"InvalidParameter", "ParameterValueInvalid"})
+# The account or its keys, not the number.
+_OPERATOR = frozenset(
+    {
+        "AuthorizationError",
+        "InvalidSecurity",
+        "KMSAccessDenied",
+        "KMSDisabled",
+        "KMSInvalidState",
+        "KMSNotFound",
+        "KMSOptInRequired",
+    }
+)
 
 
 class SmsGateway:
@@ -20,7 +34,7 @@ class SmsGateway:
 
     def send(self, to: str, text: str) -> str:
         """Publish one transactional SMS and return SNS's message id."""
-        with aws_call("sns.Publish", permanent_codes=_PERMANENT):
+        with aws_call("sns.Publish", permanent_codes=_PERMANENT, operator_codes=_OPERATOR):
             response = self._client.publish(
                 PhoneNumber=to,
                 Message=text,

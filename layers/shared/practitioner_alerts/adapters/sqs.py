@@ -9,14 +9,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from practitioner_alerts.adapters.aws_errors import aws_call
-from practitioner_alerts.domain.notifications import Notification
+from practitioner_alerts.domain.notifications import Notification, message_group
 from practitioner_alerts.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-# SendMessageBatch takes at most ten entries.
+# SendMessageBatch takes at most ten entries, and a request (like one message) at most the
+# queue's MaximumMessageSize, counted as body plus attribute names, types and values. The
+# template leaves it at SQS's default of 256 KiB.
 _BATCH_LIMIT = 10
+MESSAGE_LIMIT_BYTES = 262_144
+# Whole-request refusals that a smaller request may pass.
+_TOO_LARGE = frozenset({"BatchRequestTooLong"})
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,24 @@ class _Entry:
     record: int
     notification: Notification
 
+    @property
+    def body(self) -> str:
+        return self.notification.model_dump_json()
+
+    @property
+    def attributes(self) -> dict[str, dict[str, str]]:
+        return {"channel": {"DataType": "String", "StringValue": self.notification.channel}}
+
+    def size(self) -> int:
+        return len(self.body.encode()) + _attributes_size(self.attributes)
+
 
 class NotificationQueue:
     """Queues notifications in appointment order, each exactly once, ten to a request.
 
-    MessageGroupId is the appointment, so a cancellation can never overtake the booking it
-    cancels; MessageDeduplicationId is the notification id, so a stream batch that comes again
+    MessageGroupId is the appointment and channel (:func:`message_group`), so a cancellation can
+    never overtake the booking it cancels on any channel, and a failing channel holds back only
+    itself; MessageDeduplicationId is the notification id, so a stream batch that comes again
     within the five-minute deduplication window queues nothing new.
     """
 
@@ -66,10 +83,17 @@ class NotificationQueue:
         may pass; so whatever the next attempt sends lands behind what this one sent."""
         entries = [_Entry(index, n) for index, notifications in enumerate(per_record) for n in notifications]
         rejected: dict[int, str] = {}
-        for chunk in _chunks(entries):
+        pending = list(_chunks(entries))
+        while pending:
+            chunk = pending.pop(0)
             try:
                 failed = self._send_batch(chunk)
             except PermanentError as error:
+                if error.code in _TOO_LARGE and len(chunk) > 1:
+                    # Our estimate of the size and SQS's disagree: halve until each half fits.
+                    middle = len(chunk) // 2
+                    pending[:0] = [chunk[:middle], chunk[middle:]]
+                    continue
                 for entry in chunk:
                     rejected.setdefault(entry.record, error.reason)
                 continue
@@ -93,16 +117,14 @@ class NotificationQueue:
         entries = [
             {
                 "Id": str(index),
-                "MessageBody": entry.notification.model_dump_json(),
-                "MessageGroupId": entry.notification.alert.appointment_id,
+                "MessageBody": entry.body,
+                "MessageGroupId": message_group(entry.notification),
                 "MessageDeduplicationId": entry.notification.notification_id,
-                "MessageAttributes": {
-                    "channel": {"DataType": "String", "StringValue": entry.notification.channel}
-                },
+                "MessageAttributes": entry.attributes,
             }
             for index, entry in enumerate(chunk)
         ]
-        with aws_call("sqs.SendMessageBatch"):
+        with aws_call("sqs.SendMessageBatch", permanent_codes=_TOO_LARGE):
             response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)  # type: ignore[arg-type]
         # Entries that did go through are deduplicated when the record is retried.
         return [
@@ -116,23 +138,35 @@ class NotificationQueue:
 
 
 def _chunks(entries: Sequence[_Entry]) -> Iterator[list[_Entry]]:
-    """Splits into requests of at most ten entries, in order.
+    """Splits into requests of at most ten entries and SQS's size limit, in order.
 
     A request also ends before a second record's entry for an appointment already in it: SQS
     takes or refuses each entry on its own, so a booking refused in the same request as its
-    cancellation could otherwise let the cancellation into the queue first."""
+    cancellation could otherwise let the cancellation into the queue first. An entry too large
+    on its own still gets a request of its own, which SQS refuses and the record is parked."""
     chunk: list[_Entry] = []
+    size = 0
     records_by_appointment: dict[str, int] = {}
     for entry in entries:
         appointment = entry.notification.alert.appointment_id
         earlier = records_by_appointment.get(appointment, entry.record)
-        if len(chunk) == _BATCH_LIMIT or earlier != entry.record:
+        entry_size = entry.size()
+        full = len(chunk) == _BATCH_LIMIT or size + entry_size > MESSAGE_LIMIT_BYTES
+        if chunk and (full or earlier != entry.record):
             yield chunk
-            chunk, records_by_appointment = [], {}
+            chunk, size, records_by_appointment = [], 0, {}
         chunk.append(entry)
+        size += entry_size
         records_by_appointment[appointment] = entry.record
     if chunk:
         yield chunk
+
+
+def _attributes_size(attributes: Mapping[str, Mapping[str, str]]) -> int:
+    return sum(
+        len(name.encode()) + len(value["DataType"].encode()) + len(value["StringValue"].encode())
+        for name, value in attributes.items()
+    )
 
 
 class DeadLetterQueue:
@@ -147,23 +181,48 @@ class DeadLetterQueue:
         self._queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")
 
-    def park(self, *, source: str, reason: str, payload: Mapping[str, Any], group: str = "parked") -> None:
-        body = json.dumps(
-            {"source": source, "reason": reason, "payload": payload}, sort_keys=True, default=str
-        )
+    def park(
+        self,
+        *,
+        source: str,
+        reason: str,
+        payload: Mapping[str, Any],
+        group: str = "parked",
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``summary`` stands in for ``payload`` when the whole would not fit in one message:
+        a record that cannot be parked would otherwise retry, and hold back the ones behind it."""
+        attributes = {
+            "source": {"DataType": "String", "StringValue": source},
+            "reason": {"DataType": "String", "StringValue": reason[:256] or "unknown"},
+        }
+        body = _parked_body(source, reason, payload)
+        if len(body.encode()) + _attributes_size(attributes) > MESSAGE_LIMIT_BYTES:
+            body = _parked_body(
+                source,
+                f"{reason} (too large to park whole: only its summary is kept)",
+                summary or {},
+                payload_truncated=True,
+            )
         request: dict[str, Any] = {
             "QueueUrl": self._queue_url,
             "MessageBody": body,
-            "MessageAttributes": {
-                "source": {"DataType": "String", "StringValue": source},
-                "reason": {"DataType": "String", "StringValue": reason[:256] or "unknown"},
-            },
+            "MessageAttributes": attributes,
         }
         if self._fifo:
             request["MessageGroupId"] = group
             request["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
         with aws_call("sqs.SendMessage"):
             self._client.send_message(**request)
+
+
+def _parked_body(
+    source: str, reason: str, payload: Mapping[str, Any], *, payload_truncated: bool = False
+) -> str:
+    parked: dict[str, Any] = {"source": source, "reason": reason, "payload": payload}
+    if payload_truncated:
+        parked["payload_truncated"] = True
+    return json.dumps(parked, sort_keys=True, default=str)
 
 
 class InFlightMessages:

@@ -7,12 +7,22 @@ the 24-hour rule depend on where the code happens to run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from practitioner_alerts.errors import MalformedRecord
 
@@ -33,8 +43,50 @@ def _timestamp_text(value: object) -> object:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
-NonEmptyText = Annotated[str, Field(min_length=1)]
+# Years outside 2000-2100 are typos or sentinels (9999-12-31, 0001-01-01); near the ends of
+# Python's calendar they overflow as soon as the rule shifts them to UTC or by 24 hours.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def _plausible_year(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must fall within the years {EARLIEST_YEAR}-{LATEST_YEAR}")
+    return value
+
+
+# Ids travel as SQS MessageGroupId and MessageDeduplicationId parts, which take at most 128
+# characters of ASCII letters, digits and punctuation; "#" is kept out of calendar ids because
+# the settings table keys per-calendar counters as "<calendar_id>#...".
+MAX_ID_LENGTH = 128
+_APPOINTMENT_ID = re.compile(rf"[!-~]{{1,{MAX_ID_LENGTH}}}")
+_CALENDAR_ID = re.compile(rf"[!-\"$-~]{{1,{MAX_ID_LENGTH}}}")
+ID_RULE = f"1-{MAX_ID_LENGTH} characters, each an ASCII letter, digit or punctuation mark (no spaces)"
+
+
+def is_calendar_id(value: object) -> bool:
+    return isinstance(value, str) and _CALENDAR_ID.fullmatch(value) is not None
+
+
+def _appointment_id_rule(value: str) -> str:
+    if _APPOINTMENT_ID.fullmatch(value) is None:
+        raise ValueError(f"must be {ID_RULE}")
+    return value
+
+
+def _calendar_id_rule(value: str) -> str:
+    if not is_calendar_id(value):
+        raise ValueError(f"must be {ID_RULE} other than '#'")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_plausible_year)]
+AppointmentId = Annotated[str, AfterValidator(_appointment_id_rule)]
+CalendarId = Annotated[str, AfterValidator(_calendar_id_rule)]
+# Free texts are bounded so that one write cannot fill an SMS, an e-mail or a queue message.
+MAX_NAME_LENGTH = 100
+MAX_MOTIVE_LENGTH = 500
+Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
+Motive = Annotated[str, Field(max_length=MAX_MOTIVE_LENGTH)]
 
 
 class Appointment(BaseModel):
@@ -42,17 +94,17 @@ class Appointment(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
-    appointment_id: NonEmptyText
-    calendar_id: NonEmptyText
+    appointment_id: AppointmentId
+    calendar_id: CalendarId
     starts_at: Timestamp
     status: Literal["booked", "cancelled"]
     changed_at: Timestamp
     changed_by: Literal["patient", "practice", "system"]
-    patient_first_name: str | None = None
-    patient_last_name: str | None = None
-    visit_motive: str | None = None
-    version: int | None = None
-    expires_at: int | None = None
+    patient_first_name: Name | None = None
+    patient_last_name: Name | None = None
+    visit_motive: Motive | None = None
+    version: Annotated[int, Field(ge=0)] | None = None
+    expires_at: Annotated[int, Field(ge=0)] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +129,7 @@ def describe_validation_error(image_name: str, error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(item)"
-        message = "missing" if item["type"] == "missing" else item["msg"]
+        message = "missing" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
         problems.append(f"{image_name}.{field}: {message}")
     return "; ".join(problems)
 

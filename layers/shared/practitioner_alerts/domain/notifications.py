@@ -68,6 +68,23 @@ def notification_id(
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+# SQS takes a MessageGroupId of at most 128 characters.
+_MAX_GROUP_LENGTH = 128
+
+
+def message_group(notification: Notification) -> str:
+    """The FIFO group: one appointment's alerts on one channel.
+
+    Order matters only within a channel (a cancellation SMS must not overtake the booking SMS);
+    a group per channel lets the e-mail and the pop-up go out while SNS fails and the SMS group
+    waits, instead of the whole appointment waiting for the SMS."""
+    appointment = notification.alert.appointment_id
+    group = f"{appointment}#{notification.channel}"
+    if len(group) <= _MAX_GROUP_LENGTH:
+        return group
+    return f"{hashlib.sha256(appointment.encode()).hexdigest()}#{notification.channel}"
+
+
 def alert_content(change: AppointmentChange, kind: ChangeKind, settings: CalendarSettings) -> AlertContent:
     after = change.after
     assert after is not None  # only INSERT and MODIFY alert

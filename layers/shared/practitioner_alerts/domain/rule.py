@@ -5,6 +5,11 @@ day before", but its own example decides the meaning: for an appointment on 9 Se
 change on 8 Sept at 13:00 alerts and one on 8 Sept at 11:00 does not. So the window is elapsed
 time (24 hours by default), measured between instants, inclusive at its edge, and blind to
 calendar days and daylight-saving switches.
+
+Two cases the article does not spell out follow from what the practitioner needs to know: a
+patient who moves an appointment *into* the window (next week -> tomorrow 08:00) gives them a
+patient at short notice, exactly as a fresh booking of that slot would; and a patient who books
+a cancelled appointment again has made an online booking.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from practitioner_alerts.domain.appointments import AppointmentChange
+from practitioner_alerts.domain.appointments import Appointment, AppointmentChange
 
 DEFAULT_WINDOW = timedelta(hours=24)
 
@@ -30,8 +35,10 @@ class Reason(StrEnum):
     """Short codes for every decision; they appear in logs, metrics and the replay report."""
 
     ONLINE_BOOKING = "online_booking"
+    ONLINE_REBOOKING = "online_rebooking"
     LATE_CANCELLATION = "late_cancellation"
     LATE_RESCHEDULE = "late_reschedule"
+    RESCHEDULED_INTO_SHORT_NOTICE = "rescheduled_into_short_notice"
     EARLY_CANCELLATION = "early_cancellation"
     EARLY_RESCHEDULE = "early_reschedule"
     CHANGED_BY_PRACTICE = "changed_by_practice"
@@ -63,6 +70,8 @@ def classify(change: AppointmentChange) -> ChangeKind:
     assert before is not None
     if before.status == "booked" and after.status == "cancelled":
         return ChangeKind.CANCELLED
+    if before.status == "cancelled" and after.status == "booked":
+        return ChangeKind.BOOKED
     # Aware datetimes compare as instants: 12:00+02:00 and 10:00Z are the same start.
     if before.status == after.status == "booked" and before.starts_at != after.starts_at:
         return ChangeKind.RESCHEDULED
@@ -97,11 +106,37 @@ def decide(change: AppointmentChange, window: timedelta = DEFAULT_WINDOW) -> Dec
     if after.changed_by == "system":
         return Decision(kind, False, Reason.CHANGED_BY_SYSTEM)
     if kind is ChangeKind.BOOKED:
-        return Decision(kind, True, Reason.ONLINE_BOOKING)
+        return Decision(kind, True, Reason.ONLINE_REBOOKING if change.before else Reason.ONLINE_BOOKING)
 
     before = change.before
     assert before is not None
     late = is_short_notice(after.changed_at, before.starts_at, window)
     if kind is ChangeKind.CANCELLED:
         return Decision(kind, late, Reason.LATE_CANCELLATION if late else Reason.EARLY_CANCELLATION)
-    return Decision(kind, late, Reason.LATE_RESCHEDULE if late else Reason.EARLY_RESCHEDULE)
+    if late:
+        return Decision(kind, True, Reason.LATE_RESCHEDULE)
+    if is_short_notice(after.changed_at, after.starts_at, window):
+        return Decision(kind, True, Reason.RESCHEDULED_INTO_SHORT_NOTICE)
+    return Decision(kind, False, Reason.EARLY_RESCHEDULE)
+
+
+def superseded(kind: str, starts_at: datetime, current: Appointment | None) -> str | None:
+    """Why an alert no longer tells the truth about its appointment, or None while it does.
+
+    A redriven alert goes out after the changes that followed it, so it must still describe the
+    appointment as it is now: a booking of a slot since cancelled, or a reschedule to a start
+    since moved again, would leave the practitioner believing the wrong thing.
+    """
+    if kind == "cancelled":
+        if current is not None and current.status == "booked":
+            return "booked again since"
+        return None
+    if kind not in ("booked", "rescheduled"):
+        return None  # a test message tells nothing about an appointment
+    if current is None:
+        return "deleted since"
+    if current.status == "cancelled":
+        return "cancelled since"
+    if current.starts_at != starts_at:  # instants: another offset is the same start
+        return f"moved since to {current.starts_at.isoformat()}"
+    return None

@@ -78,8 +78,21 @@ class AlertView(BaseModel):
 
 
 class AlertsPage(BaseModel):
+    """One page of a calendar's alerts, with what a page needs to show them and to listen for more,
+    so that someone who may only see the calendar needs no other call."""
+
     alerts: list[AlertView]
     cursor: str | None = Field(description="Pass back as ?cursor= for the next page; null on the last")
+    locale: Locale = Field(description="The calendar's language (its settings; de when none are saved)")
+    time_zone: str = Field(
+        description="The calendar's IANA time zone (its settings; Europe/Berlin when none are saved)",
+        examples=["Europe/Berlin"],
+    )
+    channel: str = Field(
+        description="The AppSync Events channel that carries this calendar's new alerts as they "
+        "happen; each event is one alert in the form of an entry of `alerts`",
+        examples=["/alerts/cal-dr-weber"],
+    )
 
 
 class AlertRead(BaseModel):

@@ -22,8 +22,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from practitioner_alerts.access import (
+    DEFAULT_CALENDARS_CLAIM,
+    DEFAULT_VIEW_CALENDARS_CLAIM,
+    Caller,
+    ClaimNames,
+    caller_from_http_api,
+)
 from practitioner_alerts.errors import AlertError
-from practitioner_alerts.settings_api.access import Caller, caller_from
 from practitioner_alerts.settings_api.models import (
     AlertRead,
     AlertSettingsInput,
@@ -56,7 +62,7 @@ def _problem_content(description: str) -> dict[str, Any]:
 
 _DENIED: dict[int, Any] = {
     401: {"description": "No valid token", "content": {JSON: {"model": Unauthorized}}},
-    403: _problem_content("The token does not list this calendar"),
+    403: _problem_content("The token does not list this calendar, or only as one to see"),
     422: _problem_content("Invalid request; one message per field"),
     503: _problem_content("A backing service is unavailable; retry"),
 }
@@ -74,15 +80,24 @@ def _problem(status: int, problem: Problem, headers: Mapping[str, str] | None = 
     )
 
 
-def _require(app: APIGatewayHttpResolver, calendar_id: str) -> str:
-    """The calendar id, decoded, once the caller is known to administer it."""
+NOT_AN_ADMINISTRATOR = "You do not administer this calendar."
+NOT_A_VIEWER = "You may not see this calendar's alerts."
+
+
+def _calendar(app: APIGatewayHttpResolver, calendar_id: str, *, administer: bool) -> str:
+    """The calendar id, decoded, once the caller is known to administer it (settings, test
+    sends) or to see it (the feed)."""
     calendar_id = unquote(calendar_id)
     if "#" in calendar_id:  # also when sent percent-encoded, past the path pattern
         problem = FieldProblem(field="calendar_id", message="calendar_id: must not contain '#'")
         raise ApiProblem(422, "invalid_request", "The request is not valid.", [problem])
     caller = app.context.get("caller")
-    if not isinstance(caller, Caller) or not caller.administers(calendar_id):
-        raise ApiProblem(403, "forbidden", "You do not administer this calendar.")
+    if not isinstance(caller, Caller):
+        raise ApiProblem(403, "forbidden", NOT_AN_ADMINISTRATOR if administer else NOT_A_VIEWER)
+    if administer and not caller.administers(calendar_id):
+        raise ApiProblem(403, "forbidden", NOT_AN_ADMINISTRATOR)
+    if not caller.sees(calendar_id):
+        raise ApiProblem(403, "forbidden", NOT_A_VIEWER)
     return calendar_id
 
 
@@ -96,7 +111,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def get_alert_settings(calendar_id: CalendarId) -> AlertSettingsView:
-        return service.read_settings(_require(app, calendar_id))
+        return service.read_settings(_calendar(app, calendar_id, administer=True))
 
     @app.put(
         "/calendars/<calendar_id>/alert-settings",
@@ -105,7 +120,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def put_alert_settings(calendar_id: CalendarId, settings: AlertSettingsInput) -> AlertSettingsView:
-        return service.replace_settings(_require(app, calendar_id), settings)
+        return service.replace_settings(_calendar(app, calendar_id, administer=True), settings)
 
     @app.post(
         "/calendars/<calendar_id>/alert-settings/test",
@@ -119,7 +134,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def send_test_alert(calendar_id: CalendarId) -> TestAlertQueued:
-        return service.send_test(_require(app, calendar_id))
+        return service.send_test(_calendar(app, calendar_id, administer=True))
 
     @app.get(
         "/calendars/<calendar_id>/alerts",
@@ -133,7 +148,9 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=2048)] = None,
     ) -> AlertsPage:
-        return service.list_alerts(_require(app, calendar_id), unread_only=unread, limit=limit, cursor=cursor)
+        return service.list_alerts(
+            _calendar(app, calendar_id, administer=False), unread_only=unread, limit=limit, cursor=cursor
+        )
 
     @app.post(
         "/calendars/<calendar_id>/alerts/<alert_id>/read",
@@ -142,7 +159,7 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         security=[{"jwt": []}],
     )
     def mark_alert_read(calendar_id: CalendarId, alert_id: AlertId) -> AlertRead:
-        return service.mark_read(_require(app, calendar_id), unquote(alert_id))
+        return service.mark_read(_calendar(app, calendar_id, administer=False), unquote(alert_id))
 
     @app.get(OPENAPI_PATH, include_in_schema=False)
     def openapi_document() -> Response[str]:
@@ -196,7 +213,8 @@ def openapi_json(app: APIGatewayHttpResolver) -> str:
     return app.get_openapi_json_schema(
         title=API_TITLE,
         version=API_VERSION,
-        summary="Alert settings and the in-calendar alerts feed of the calendars a practitioner administers",
+        summary="Alert settings of the calendars a practitioner administers, and the in-calendar alerts feed "
+        "of those one works in",
         security_schemes={"jwt": HTTPBearer(bearerFormat="JWT")},
     )
 
@@ -217,10 +235,23 @@ def _calendar_in(path: str) -> str | None:
     return unquote(parts[2]) if len(parts) > 2 and parts[1] == "calendars" and parts[2] else None
 
 
+def _needs_administrator(path: str) -> bool:
+    """Alert settings and test sends change where alerts go; the feed only shows them."""
+    parts = path.split("/")
+    return len(parts) > 3 and parts[3] == "alert-settings"
+
+
+def _denial(caller: Caller, calendar_id: str, path: str) -> str | None:
+    if _needs_administrator(path):
+        return None if caller.administers(calendar_id) else NOT_AN_ADMINISTRATOR
+    return None if caller.sees(calendar_id) else NOT_A_VIEWER
+
+
 @dataclass
 class SettingsApi:
     service: SettingsService
-    calendars_claim: str
+    calendars_claim: str = DEFAULT_CALENDARS_CLAIM
+    view_calendars_claim: str = DEFAULT_VIEW_CALENDARS_CLAIM
 
     @cached_property
     def resolver(self) -> APIGatewayHttpResolver:
@@ -229,14 +260,15 @@ class SettingsApi:
     def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         path = _route_path(event)
         calendar_id = _calendar_in(path)
-        caller = caller_from(event, self.calendars_claim)
+        caller = caller_from_http_api(event, ClaimNames(self.calendars_claim, self.view_calendars_claim))
+        denial = _denial(caller, calendar_id, path) if caller and calendar_id is not None else None
         if path == OPENAPI_PATH:
             response = self.resolver.resolve(event, context)
         elif caller is None:
             response = _refusal(401, "unauthorized", "Sign in: this request carries no token claims.")
             response["headers"]["WWW-Authenticate"] = "Bearer"
-        elif calendar_id is not None and not caller.administers(calendar_id):
-            response = _refusal(403, "forbidden", "You do not administer this calendar.")
+        elif denial is not None:
+            response = _refusal(403, "forbidden", denial)
         else:
             self.resolver.context["caller"] = caller  # cleared by resolve() when it returns
             response = self.resolver.resolve(event, context)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, FeedPage
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.realtime import channel_for
 from practitioner_alerts.settings_api.advice import advice_for
 from practitioner_alerts.settings_api.models import (
     AlertRead,
@@ -101,17 +102,9 @@ def _view(
     )
 
 
-def _alert_view(entry: FeedEntry) -> AlertView:
-    return AlertView(
-        alert_id=entry.alert_id,
-        kind=entry.kind,
-        appointment_id=entry.appointment_id,
-        headline=entry.headline,
-        starts_at=entry.starts_at,
-        previous_starts_at=entry.previous_starts_at,
-        changed_at=entry.changed_at,
-        read=entry.read,
-    )
+def alert_view(entry: FeedEntry) -> AlertView:
+    """A feed entry as the feed returns it, and as the real-time channel carries it."""
+    return AlertView(**entry.as_alert())
 
 
 def _utc_now() -> datetime:
@@ -205,7 +198,14 @@ class SettingsService:
                 "cursor: not a cursor this calendar's alert list returned; start again without it.",
                 [FieldProblem(field="cursor", message="cursor: is not valid for this calendar")],
             ) from error
-        return AlertsPage(alerts=[_alert_view(entry) for entry in page.entries], cursor=page.cursor)
+        settings = self._settings_of(calendar_id)
+        return AlertsPage(
+            alerts=[alert_view(entry) for entry in page.entries],
+            cursor=page.cursor,
+            locale=settings.locale,
+            time_zone=settings.time_zone,
+            channel=channel_for(calendar_id),
+        )
 
     def mark_read(self, calendar_id: str, alert_id: str) -> AlertRead:
         if not self.feed.mark_read(calendar_id, alert_id):

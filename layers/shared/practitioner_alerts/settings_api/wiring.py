@@ -21,4 +21,5 @@ def build_settings_api(config: SettingsApiConfig) -> SettingsApi:
             delivery_log=DeliveryLogTable(dynamodb, config.delivery_log_table_name),
         ),
         calendars_claim=config.calendars_claim,
+        view_calendars_claim=config.view_calendars_claim,
     )

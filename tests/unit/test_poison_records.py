@@ -1,0 +1,114 @@
+"""One bad write never holds back the writes behind it.
+
+Each case is a write that a review found stalling its shard for an hour: the record raised,
+the batch retried until MaximumRecordAgeInSeconds, and the good records behind it went to the
+on-failure queue with it. Now the bad record is parked with a reason naming the field, and the
+booking behind it is queued in the same invocation.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import practitioner_alerts.detector as detector_module
+from practitioner_alerts.detector import AlertDetector
+from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.errors import TransientError
+from tests.conftest import load_event
+from tests.fakes import FakeParkingLot, FakeQueue, FakeSettings
+
+WEBER = CalendarSettings(
+    calendar_id="cal-dr-weber", alert_email="praxis.weber@example.com", alert_mobile="+4915123456789"
+)
+
+
+def detector(settings: FakeSettings | None = None) -> AlertDetector:
+    return AlertDetector(
+        settings=settings or FakeSettings({WEBER.calendar_id: WEBER}),
+        queue=FakeQueue(),
+        parking=FakeParkingLot(),
+        window=timedelta(hours=24),
+        in_app_feed=True,
+    )
+
+
+def booking(sequence: int, appointment_id: str, **new_image: dict[str, Any]) -> dict[str, Any]:
+    record = copy.deepcopy(load_event("stream-online-booking.json")["Records"][0])
+    record["eventID"] = f"ev-{sequence}"
+    record["dynamodb"]["SequenceNumber"] = str(sequence)
+    record["dynamodb"]["Keys"]["appointment_id"] = {"S": appointment_id}
+    record["dynamodb"]["NewImage"]["appointment_id"] = {"S": appointment_id}
+    record["dynamodb"]["NewImage"].update(new_image)
+    return record
+
+
+POISON = {
+    "start in year 9999": ({"starts_at": {"S": "9999-12-31T23:00:00-12:00"}}, "NewImage.starts_at"),
+    "change in year 1": ({"changed_at": {"S": "0001-01-01T00:00:00+14:00"}}, "NewImage.changed_at"),
+    "250-character calendar id": ({"calendar_id": {"S": "c" * 250}}, "NewImage.calendar_id"),
+    "calendar id with a space": ({"calendar_id": {"S": "cal dr-weber"}}, "NewImage.calendar_id"),
+    "380 KB visit motive": ({"visit_motive": {"S": "x" * 380_000}}, "NewImage.visit_motive"),
+    "10,000-character name": ({"patient_last_name": {"S": "M" * 10_000}}, "NewImage.patient_last_name"),
+    "number where a name belongs": ({"patient_first_name": {"N": "7"}}, "NewImage.patient_first_name"),
+    "number beyond DynamoDB's range": ({"version": {"N": "1E+999999999"}}, "dynamodb: images"),
+}
+
+
+@pytest.mark.parametrize("new_image, field", POISON.values(), ids=POISON.keys())
+def test_a_bad_write_is_parked_naming_its_field_and_the_booking_behind_it_is_queued(
+    new_image: dict[str, Any], field: str
+) -> None:
+    alerts = detector(FakeSettings({WEBER.calendar_id: WEBER}))
+    event = {"Records": [booking(1, "apt-bad", **new_image), booking(2, "apt-good")]}
+
+    response = alerts.handle(event, None)
+
+    assert response == {"batchItemFailures": []}
+    (parked,) = alerts.parking.parked
+    assert parked["payload"]["eventID"] == "ev-1"
+    assert parked["reason"].startswith(field)
+    assert {n.alert.appointment_id for n in alerts.queue.sent} == {"apt-good"}
+
+
+def test_an_error_nobody_foresaw_parks_only_its_record_and_names_its_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_decide = detector_module.decide
+
+    def decide_breaking_on_one(change: Any, window: timedelta) -> Any:
+        if change.appointment_id == "apt-bad":
+            raise OverflowError("date value out of range")
+        return real_decide(change, window)
+
+    monkeypatch.setattr(detector_module, "decide", decide_breaking_on_one)
+    alerts = detector()
+
+    response = alerts.handle({"Records": [booking(1, "apt-bad"), booking(2, "apt-good")]}, None)
+
+    assert response == {"batchItemFailures": []}
+    assert [p["reason"] for p in alerts.parking.parked] == ["unreadable_record: OverflowError"]
+    assert {n.alert.appointment_id for n in alerts.queue.sent} == {"apt-good"}
+
+
+def test_a_refused_calendar_id_costs_no_settings_read_for_the_others() -> None:
+    settings = FakeSettings({WEBER.calendar_id: WEBER})
+    alerts = detector(settings)
+
+    alerts.handle(
+        {"Records": [booking(1, "apt-bad", calendar_id={"S": "c" * 100_000}), booking(2, "ok")]}, None
+    )
+
+    assert settings.reads == [{"cal-dr-weber"}]
+
+
+def test_a_lone_record_whose_settings_read_is_throttled_is_a_partial_response_not_an_error() -> None:
+    alerts = detector(FakeSettings(failure=TransientError("dynamodb.BatchGetItem: ThrottlingException")))
+
+    response = alerts.handle({"Records": [booking(1, "apt-1")]}, None)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert alerts.parking.parked == [] and alerts.queue.sent == []
