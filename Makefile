@@ -76,11 +76,11 @@ test: lint typecheck template-check pytest bench-smoke
 # Side-by-side measurements: ratios measured in one run, written to bench-results.json and
 # docs/cost-model.md. They never fail a build; bench-smoke (part of `make test`) runs them with
 # tiny inputs only to keep them working, and writes its figures under .bench-smoke/.
-bench: $(BIN)/.installed $(SAM_VENV)/.installed
+bench: $(BIN)/.installed $(SAM_VENV)/.installed $(CHROMIUM)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.settings_reads
 
-bench-smoke: $(BIN)/.installed $(SAM_VENV)/.installed
+bench-smoke: $(BIN)/.installed $(SAM_VENV)/.installed $(CHROMIUM)
 	mkdir -p .bench-smoke
 	$(BIN)/python -m benchmarks --smoke --output .bench-smoke/bench-results.json
 

@@ -42,6 +42,7 @@ ASSET_TYPES = {
 }
 # Bounds of ?lifetime= (seconds): short tokens let a developer watch the page refresh one.
 MIN_TOKEN_SECONDS, MAX_TOKEN_SECONDS = 30, 12 * 3600
+ACCESS_LEVELS = ("administer", "view")
 _CALENDAR_PAGE = re.compile(r"^/(?P<calendar>[^/]+)(?P<settings>/settings)?/?$")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -130,7 +131,11 @@ class LocalPages:
         return self._answer(start_response, "200 OK", content_type, file.read_bytes())
 
     def development_token(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """DEVELOPMENT ONLY: ``/local/token?calendar=<id>[&lifetime=<seconds>]``."""
+        """DEVELOPMENT ONLY: ``/local/token?calendar=<id>[&access=view][&lifetime=<seconds>]``.
+
+        ``access=administer`` (the default) may change the calendar's settings; ``access=view``
+        may only see its alerts, like the front desk.
+        """
         if _path(environ) != "/token":
             return self._answer(start_response, "404 Not Found", "text/plain", b"no such route\n")
         query = parse_qs(str(environ.get("QUERY_STRING") or ""))
@@ -147,7 +152,14 @@ class LocalPages:
                 "lifetime",
                 f"lifetime: seconds from {MIN_TOKEN_SECONDS} to {MAX_TOKEN_SECONDS}",
             )
-        token = self._issuer.issue_token([calendar], lifetime_seconds=lifetime)
+        access = (query.get("access") or ["administer"])[0]
+        if access not in ACCESS_LEVELS:
+            return self._problem(start_response, "access", "access: administer or view")
+        token = self._issuer.issue_token(
+            [calendar] if access == "administer" else [],
+            view_calendars=[calendar] if access == "view" else [],
+            lifetime_seconds=lifetime,
+        )
         claims = self._issuer.verify(token)
         body = {"token": token, "expires_at": claims["exp"], "development_only": True}
         return self._answer(start_response, "200 OK", "application/json", json.dumps(body).encode())

@@ -10,6 +10,7 @@ Screenshots go to ``tests/browser/artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -163,12 +164,34 @@ class Serve:
             if m["channel"] == "email" and m["appointment_id"] == appointment_id
         ]
 
+    def notifications_waiting(self) -> int:
+        """Notifications queued or being sent: what the sender still has to deliver."""
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=self.aws_url,
+            region_name=REGION,
+            aws_access_key_id="booking-platform",
+            aws_secret_access_key="local",
+        )
+        (url,) = [u for u in sqs.list_queues()["QueueUrls"] if "NotificationQueue" in u and "Dead" not in u]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
     def decision_for(self, appointment_id: str) -> dict[str, Any] | None:
         found = [d for d in self.outbox()["decisions"] if d.get("appointment_id") == appointment_id]
         return found[-1] if found else None
 
     def token(self, *calendars: str) -> str:
         return self.issuer.issue_token(list(calendars))
+
+    def viewer_token(self, *calendars: str) -> str:
+        """Someone who works in these calendars (the front desk) but does not administer them."""
+        return self.issuer.issue_token([], view_calendars=list(calendars))
 
     def api(
         self, method: str, path: str, calendar_id: str, body: dict[str, Any] | None = None
@@ -198,6 +221,20 @@ class Serve:
         return next((a for a in self.feed(calendar_id) if a["appointment_id"] == appointment_id), None)
 
 
+def sign_in_with(page: Page, token: str) -> None:
+    """The page's token source answers with ``token`` instead of the local issuer's default."""
+    page.route(
+        "**/local/token?**", lambda route: route.fulfill(json={"token": token, "expires_at": 4102444800})
+    )
+
+
+def _die_with_this_process() -> None:
+    """A test run killed outright (a time-out, a closed pipe) must not leave serve running."""
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _start_serve(tmp: Path) -> Serve:
     calendars = tmp / "calendars.json"
     calendars.write_text(json.dumps(SEEDED_CALENDARS), encoding="utf-8")
@@ -211,12 +248,21 @@ def _start_serve(tmp: Path) -> Serve:
         str(aws_port),
         "--api-port",
         str(api_port),
+        "--realtime-port",
+        str(realtime_port),
         "--calendars",
         str(calendars),
         "--no-lambda-logs",
     ]
     log = (tmp / "serve.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        cwd=PROJECT_ROOT,
+        preexec_fn=_die_with_this_process,  # noqa: PLW1509 - only prctl, before exec
+    )
     assert process.stdout is not None
     banner: list[str] = []
     deadline = time.monotonic() + 60
@@ -250,7 +296,11 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         yield running
     finally:
         running.process.send_signal(signal.SIGTERM)
-        running.process.wait(timeout=20)
+        try:
+            running.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            running.process.kill()
+            raise
         drain.join(timeout=5)
 
 

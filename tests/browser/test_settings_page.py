@@ -8,7 +8,14 @@ import time
 from playwright.sync_api import Page, Route, expect
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, DeliveryLogTable
-from tests.browser.conftest import PROJECT_ROOT, PageWatch, Serve, screenshot, wait_until
+from tests.browser.conftest import (
+    PROJECT_ROOT,
+    PageWatch,
+    Serve,
+    screenshot,
+    sign_in_with,
+    wait_until,
+)
 
 
 def open_settings(page: Page, serve: Serve, calendar_id: str) -> None:
@@ -56,9 +63,10 @@ def test_saving_an_email_switches_email_on_and_deleting_it_switches_it_off(
     time.sleep(max(0.0, settings_read + settings_cache_seconds() + 1 - time.monotonic()))
 
     serve.book("apt-web-switch-2", calendar)
-    # The feed entry is queued after the e-mail in the appointment's FIFO group: once it is in
-    # the feed, an e-mail for this booking would already have been accepted.
+    # Once the booking is in the feed and nothing is left in the queue, an e-mail for it would
+    # have been accepted by now.
     wait_until("the booking reaches the feed", lambda: serve.alert_of(calendar, "apt-web-switch-2"))
+    wait_until("the sender has nothing left to send", lambda: serve.notifications_waiting() == 0)
     assert serve.emails_for("apt-web-switch-2") == []
     assert watch.errors == []
 
@@ -228,3 +236,15 @@ def test_states_the_page_does_not_know_yet_are_shown_with_the_apis_own_words(
         "alert_email_verification"
     )
     expect(page.locator('#more dd[data-key="alert_email_verification"]')).to_have_text("pending")
+
+
+def test_someone_who_may_only_view_the_calendar_is_told_only_administrators_change_settings(
+    page: Page, serve: Serve
+) -> None:
+    sign_in_with(page, serve.viewer_token("cal-web-fr"))
+    page.goto(serve.calendar_url("cal-web-fr", "/settings"))
+    expect(page.locator("#notice")).to_have_text(
+        "Seuls les administrateurs de ce calendrier peuvent modifier la destination des alertes."
+    )
+    expect(page.locator("#settings-form")).to_be_hidden()
+    expect(page.locator("#send-test")).to_be_hidden()

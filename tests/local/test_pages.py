@@ -76,6 +76,10 @@ def test_the_development_token_administers_the_calendar_asked_for(pages: Mounts,
     claims = LocalTokenIssuer(state_dir=tmp_path).verify(answer["token"])
     assert claims["calendars"] == ["cal-dr-weber"]
     assert answer["expires_at"] == claims["exp"] == claims["iat"] + 60
+    viewer = json.loads(get(pages, "/local", "/token", "calendar=cal-dr-weber&access=view")[2])["token"]
+    viewer_claims = LocalTokenIssuer(state_dir=tmp_path).verify(viewer)
+    assert viewer_claims["calendars"] == [] and viewer_claims["calendars_view"] == ["cal-dr-weber"]
+    assert get(pages, "/local", "/token", "calendar=x&access=owner")[0] == "400 Bad Request"
     assert get(pages, "/local", "/token", "")[0] == "400 Bad Request"
     assert get(pages, "/local", "/token", "calendar=x&lifetime=99999999")[0] == "400 Bad Request"
     assert get(pages, "/local", "/elsewhere", "calendar=x")[0] == "404 Not Found"
