@@ -264,8 +264,11 @@ def print_table(results: dict[str, Any]) -> None:
     for key, (relation, goal) in GOALS.items():
         value = results[key]
         shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4g}"
-        met = value is not None and (value == goal if relation == "=" else value <= goal)
-        verdict = "" if goal is None else ("met" if met else "NOT met")
+        if goal is None:
+            verdict = ""
+        else:
+            met = value is not None and (value == goal if relation == "=" else value <= goal)
+            verdict = "met" if met else "NOT met"
         target = "report" if goal is None else f"{relation} {goal:g}"
         print(f"{key:22}{shown:>12}  {target} {verdict}")
 
