@@ -668,7 +668,7 @@ class FaultInjector:
         if call.fault is Fault.KILL and not call.kill_after:
             raise ExecutionEnvironmentKilled(f"chaos: killed before {call.target}")
         if call.fault is Fault.CONNECT_TIMEOUT:
-            self._completion_unconfirmed(call, took_effect=False)
+            self._completion_unconfirmed(call, failed=True)
             raise ConnectTimeoutError(endpoint_url=f"https://{service}.chaos.invalid")
         if call.fault is Fault.THROTTLING:
             return _error_response(_THROTTLING_CODES.get(service, "ThrottlingException"), 400)
@@ -680,12 +680,19 @@ class FaultInjector:
             return _ok_response({"Successful": [], "Failed": []})
         return None
 
-    def _completion_unconfirmed(self, call: _Call, *, took_effect: bool) -> None:
-        """After a send, the next idempotency call is its completion (Powertools' UpdateItem)."""
+    def _completion_unconfirmed(self, call: _Call, *, failed: bool) -> None:
+        """After a send, the next idempotency call is its completion (Powertools' UpdateItem).
+
+        A completion that failed, as the sender saw it, makes the sender delete its message at
+        once, and one DeleteMessage that goes through settles one such message. That includes a
+        read time-out after the update took effect: the record is complete, but the sender cannot
+        know, and its DeleteMessage must not count as settling another message whose completion
+        really failed (`make chaos` found it: the apt-02645 duplicate, a crash allowed while an
+        unsettled SMS was still on the queue)."""
         if call.target != "idempotency" or not self._accepted_unconfirmed:
             return
         self._accepted_unconfirmed = False
-        if not took_effect and not self._crash_after_failed_completion:
+        if failed and not self._crash_after_failed_completion:
             self._unsettled += 1
 
     def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
@@ -703,7 +710,8 @@ class FaultInjector:
             # bring it back.
             self._unsettled -= 1
         else:
-            self._completion_unconfirmed(call, took_effect=not error)
+            # A read time-out after the effect still fails the call as the sender sees it.
+            self._completion_unconfirmed(call, failed=error or call.fault is Fault.READ_TIMEOUT)
         if call.fault is Fault.PARTIAL_BATCH:
             parsed.setdefault("Failed", []).extend(
                 {"Id": entry["Id"], "SenderFault": False, "Code": "InternalError", "Message": "chaos"}
