@@ -76,7 +76,11 @@ def test_the_sample_put_event_saves_and_warns_about_hotmail(stack: Stack) -> Non
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
     assert body["alert_mobile"] == "+4915123456789"
-    assert [w["code"] for w in body["warnings"]] == ["spam_prone_mailbox"]
+    assert [w["code"] for w in body["warnings"]] == [
+        "spam_prone_mailbox",
+        "contact_not_verified",
+        "contact_not_verified",
+    ]
     assert stack.settings.get("cal-dr-weber") is not None
 
 
@@ -223,28 +227,36 @@ def test_an_invalid_body_for_another_calendar_is_403_not_422(client: ApiClient) 
 # ------------------------------------------------------------------------------------------------
 # Access log: route, calendar and outcome; never contacts
 # ------------------------------------------------------------------------------------------------
-def test_access_is_logged_without_contact_data(client: ApiClient, logs: LogRecords) -> None:
+def test_access_is_logged_without_contact_data(client: ApiClient, stack: Stack, logs: LogRecords) -> None:
     contacts = {
         "alert_email": "maria.mueller@hotmail.de",
         "alert_mobile": "0151 23456789",
         "practitioner_name": "Dr. Geheim Name",
     }
     client.put("/calendars/cal-a/alert-settings", contacts)
+    codes = stack.codes()
+    for (channel, _contact), code in codes.items():
+        client.post(
+            "/calendars/cal-a/alert-settings/verification/confirm", {"channel": channel, "code": code}
+        )
     client.put("/calendars/cal-a/alert-settings", {**contacts, "alert_mobile": "030 1234567"})
     client.get("/calendars/cal-a/alert-settings")
     client.post("/calendars/cal-a/alert-settings/test")
     client.get("/calendars/cal-b/alert-settings")
 
     accesses = [(a["route"], a["calendar_id"], a["status"], a["outcome"]) for a in logs.accesses()]
+    confirm = "POST /calendars/{calendar_id}/alert-settings/verification/confirm"
     assert accesses == [
         ("PUT /calendars/{calendar_id}/alert-settings", "cal-a", 200, "ok"),
+        (confirm, "cal-a", 200, "ok"),
+        (confirm, "cal-a", 200, "ok"),
         ("PUT /calendars/{calendar_id}/alert-settings", "cal-a", 422, "rejected"),
         ("GET /calendars/{calendar_id}/alert-settings", "cal-a", 200, "ok"),
         ("POST /calendars/{calendar_id}/alert-settings/test", "cal-a", 202, "ok"),
         ("GET /calendars/{calendar_id}/alert-settings", "cal-b", 403, "denied"),
     ]
     everything = "\n".join(logs.lines()).lower()
-    for secret in ("maria", "mueller", "hotmail", "23456789", "1234567", "geheim"):
+    for secret in ("maria", "mueller", "hotmail", "23456789", "1234567", "geheim", *codes.values()):
         assert secret not in everything, secret
 
 

@@ -24,11 +24,13 @@ def test_a_calendar_without_settings_shows_the_defaults(client: ApiClient) -> No
         "locale": "de",
         "practitioner_name": None,
         "channels": ["in_app"],
+        "verification": {},
         "warnings": [
             {
                 "code": "no_contact",
                 "message": "Es ist weder eine E-Mail-Adresse noch eine Mobilnummer hinterlegt. "
                 "Benachrichtigungen erscheinen nur im Kalender.",
+                "channel": None,
             }
         ],
         "last_delivery_failures": {},
@@ -49,8 +51,13 @@ def test_saved_settings_are_stored_normalized_and_read_back(client: ApiClient, s
     assert saved.status == 200
     assert saved.body["alert_mobile"] == "+4915123456789"
     assert saved.body["alert_email"] == "Praxis.Weber@example.com"
-    assert saved.body["channels"] == ["sms", "email", "in_app"]
-    assert saved.body["warnings"] == []
+    # New contacts wait for their codes: only the feed gets alerts meanwhile.
+    assert saved.body["channels"] == ["in_app"]
+    assert saved.body["verification"] == {"sms": "pending", "email": "pending"}
+    assert [(w["code"], w["channel"]) for w in saved.body["warnings"]] == [
+        ("contact_not_verified", "sms"),
+        ("contact_not_verified", "email"),
+    ]
 
     stored = stack.settings.get("cal-a")
     assert stored is not None and stored.alert_mobile == "+4915123456789" and stored.locale == "en"
@@ -58,16 +65,20 @@ def test_saved_settings_are_stored_normalized_and_read_back(client: ApiClient, s
 
 
 @pytest.mark.parametrize("off", [None, "", "   "])
-def test_an_empty_contact_switches_its_channel_off(client: ApiClient, off: Any) -> None:
-    client.put(SETTINGS, {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"})
+def test_an_empty_contact_switches_its_channel_off(client: ApiClient, stack: Stack, off: Any) -> None:
+    both = {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"}
+    assert client.save_confirmed(stack, "cal-a", both).body["channels"] == ["sms", "email", "in_app"]
     reply = client.put(SETTINGS, {"alert_email": off, "alert_mobile": "0151 23456789"})
     assert reply.status == 200
     assert reply.body["alert_email"] is None
     assert reply.body["channels"] == ["sms", "in_app"]
+    assert reply.body["verification"] == {"sms": "verified"}
 
 
-def test_a_missing_contact_switches_its_channel_off_too(client: ApiClient) -> None:
-    client.put(SETTINGS, {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"})
+def test_a_missing_contact_switches_its_channel_off_too(client: ApiClient, stack: Stack) -> None:
+    client.save_confirmed(
+        stack, "cal-a", {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"}
+    )
     reply = client.put(SETTINGS, {"alert_email": "praxis@example.com"})
     assert reply.body["channels"] == ["email", "in_app"]
 
@@ -232,22 +243,28 @@ def test_spam_prone_mailboxes_are_accepted_with_german_advice(client: ApiClient,
     reply = client.put(SETTINGS, {"alert_email": email, "locale": "de"})
     assert reply.status == 200
     assert reply.body["alert_email"] == email
-    assert reply.body["warnings"] == [
+    assert spam_advice(reply.body) == [
         {
             "code": "spam_prone_mailbox",
             "message": "E-Mails an Hotmail-, Outlook- und Live-Adressen landen manchmal im Spam-Ordner. "
             "Prüfen Sie ihn, oder verwenden Sie eine andere Adresse.",
+            "channel": "email",
         }
     ]
 
 
+def spam_advice(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    return [w for w in settings["warnings"] if w["code"] == "spam_prone_mailbox"]
+
+
 def test_spam_prone_mailbox_advice_in_english(client: ApiClient) -> None:
     reply = client.put(SETTINGS, {"alert_email": "praxis@outlook.com", "locale": "en"})
-    assert reply.body["warnings"] == [
+    assert spam_advice(reply.body) == [
         {
             "code": "spam_prone_mailbox",
             "message": "E-mails to Hotmail, Outlook and Live addresses sometimes end up in the spam folder. "
             "Check it, or use a different address.",
+            "channel": "email",
         }
     ]
     # The advice is recomputed on read, in the stored language.
@@ -257,14 +274,14 @@ def test_spam_prone_mailbox_advice_in_english(client: ApiClient) -> None:
 @pytest.mark.parametrize("locale", ["fr", "it"])
 def test_spam_prone_mailbox_advice_in_french_and_italian(client: ApiClient, locale: str) -> None:
     reply = client.put(SETTINGS, {"alert_email": "praxis@live.fr", "locale": locale})
-    [advice] = reply.body["warnings"]
+    [advice] = spam_advice(reply.body)
     assert advice["code"] == "spam_prone_mailbox"
     assert "Hotmail" in advice["message"] and "E-Mails" not in advice["message"]
 
 
 @pytest.mark.parametrize("email", ["praxis@example.com", "praxis@livemail.example", "praxis@gmx.de"])
 def test_other_mailboxes_get_no_advice(client: ApiClient, email: str) -> None:
-    assert client.put(SETTINGS, {"alert_email": email}).body["warnings"] == []
+    assert spam_advice(client.put(SETTINGS, {"alert_email": email}).body) == []
 
 
 def test_the_last_delivery_failure_shows_until_the_contact_is_changed(

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 WEBER = CalendarSettings(
     calendar_id="cal-dr-weber", alert_email="praxis.weber@example.com", alert_mobile="+4915123456789"
-)
+).with_contacts_verified()
 BOOKING = AlertContent(
     kind="booked",
     calendar_id="cal-dr-weber",

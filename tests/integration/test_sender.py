@@ -36,7 +36,7 @@ WEBER = CalendarSettings(
     practitioner_name="Dr. Anna Weber",
     alert_email="praxis.weber@example.com",
     alert_mobile="+4915123456789",
-)
+).with_contacts_verified()
 
 
 def booking(appointment_id: str = "apt-1001", kind: str = "booked") -> AlertContent:

@@ -169,7 +169,8 @@ def test_expected_resources_exist(template: dict[str, Any]) -> None:
     ("table_id", "keys", "ttl_attribute"),
     [
         ("AppointmentsTable", {"appointment_id": "HASH"}, "expires_at"),
-        ("CalendarSettingsTable", {"calendar_id": "HASH"}, None),
+        # Only the pending verification codes carry expires_at.
+        ("CalendarSettingsTable", {"calendar_id": "HASH"}, "expires_at"),
         ("IdempotencyTable", {"id": "HASH"}, "expiration"),
         ("AlertsFeedTable", {"calendar_id": "HASH", "alert_id": "RANGE"}, "expires_at"),
     ],
@@ -213,7 +214,7 @@ def test_layer_builds_for_arm64_python313(template: dict[str, Any]) -> None:
                 "NOTIFICATION_QUEUE_URL": {"Fn::GetAtt": ["NotificationQueue", "QueueUrl"]},
                 "STREAM_DEAD_LETTER_QUEUE_URL": {"Fn::GetAtt": ["StreamDeadLetterQueue", "QueueUrl"]},
                 "SHORT_NOTICE_WINDOW_HOURS": {"Ref": "ShortNoticeWindowHours"},
-                "SETTINGS_CACHE_SECONDS": "60",
+                "SETTINGS_CACHE_SECONDS": "0",
                 "ALERTS_FEED_ENABLED": "true",
             },
         ),
@@ -577,6 +578,8 @@ SETTINGS_API_ROUTES = {
     "GET /calendars/{calendar_id}/alert-settings",
     "PUT /calendars/{calendar_id}/alert-settings",
     "POST /calendars/{calendar_id}/alert-settings/test",
+    "POST /calendars/{calendar_id}/alert-settings/verification",
+    "POST /calendars/{calendar_id}/alert-settings/verification/confirm",
     "GET /calendars/{calendar_id}/alerts",
     "POST /calendars/{calendar_id}/alerts/{alert_id}/read",
     "GET /openapi.json",
@@ -662,6 +665,7 @@ def test_settings_api_permissions_are_exactly_what_it_needs(template: dict[str, 
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
     }
     assert allowed_actions_on(template, "SettingsApiFunction", "AlertsFeedTable") == {
         "dynamodb:Query",

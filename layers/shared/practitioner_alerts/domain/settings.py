@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Locale = Literal["de", "en", "fr", "it"]
+ContactChannel = Literal["sms", "email"]
+CONTACT_CHANNELS: tuple[ContactChannel, ...] = ("sms", "email")
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("de", "en", "fr", "it")
 DEFAULT_TIME_ZONE = "Europe/Berlin"
 DEFAULT_REGION = "DE"
@@ -103,8 +105,15 @@ class CalendarSettings(BaseModel):
     locale: Locale = "de"
     alert_email: str | None = None
     alert_mobile: str | None = None
+    # The contact each channel last proved to be the practitioner's (a code confirmed, or an
+    # operator's import). A channel delivers only while its contact equals its proven one, so a
+    # contact changed by any route, the API or a write around it, is pending until proven.
+    verified_mobile: str | None = None
+    verified_email: str | None = None
 
-    @field_validator("alert_email", "alert_mobile", "practitioner_name", mode="before")
+    @field_validator(
+        "alert_email", "alert_mobile", "verified_email", "verified_mobile", "practitioner_name", mode="before"
+    )
     @classmethod
     def _empty_means_off(cls, value: object) -> object:
         return _blank_to_none(value)
@@ -130,12 +139,12 @@ class CalendarSettings(BaseModel):
             raise ValueError("is not an IANA time zone name such as Europe/Berlin") from error
         return value
 
-    @field_validator("alert_email")
+    @field_validator("alert_email", "verified_email")
     @classmethod
     def _valid_email(cls, value: str | None) -> str | None:
         return None if value is None else normalize_email(value)
 
-    @field_validator("alert_mobile")
+    @field_validator("alert_mobile", "verified_mobile")
     @classmethod
     def _valid_mobile(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Fields validate in declaration order, so a valid time_zone is already in info.data;
@@ -144,14 +153,63 @@ class CalendarSettings(BaseModel):
             return None
         return normalize_mobile(value, region_for(info.data.get("time_zone", DEFAULT_TIME_ZONE)))
 
+    def contact(self, channel: ContactChannel) -> str | None:
+        """The contact entered for ``channel``, proven or not."""
+        return self.alert_mobile if channel == "sms" else self.alert_email
+
+    def is_verified(self, channel: ContactChannel) -> bool:
+        proven = self.verified_mobile if channel == "sms" else self.verified_email
+        contact = self.contact(channel)
+        return contact is not None and contact == proven
+
     @property
-    def channels(self) -> tuple[Literal["sms", "email"], ...]:
-        active: list[Literal["sms", "email"]] = []
-        if self.alert_mobile:
-            active.append("sms")
-        if self.alert_email:
-            active.append("email")
-        return tuple(active)
+    def sms_recipient(self) -> str | None:
+        """The mobile number alerts go to: the entered one, once it is proven."""
+        return self.alert_mobile if self.is_verified("sms") else None
+
+    @property
+    def email_recipient(self) -> str | None:
+        """The address alerts go to: the entered one, once it is proven."""
+        return self.alert_email if self.is_verified("email") else None
+
+    @property
+    def entered_channels(self) -> tuple[ContactChannel, ...]:
+        """Channels with a contact entered, proven or pending."""
+        return tuple(channel for channel in CONTACT_CHANNELS if self.contact(channel))
+
+    @property
+    def channels(self) -> tuple[ContactChannel, ...]:
+        """Channels that alerts go out on: those whose contact is proven."""
+        return tuple(channel for channel in CONTACT_CHANNELS if self.is_verified(channel))
+
+    @property
+    def pending_channels(self) -> tuple[ContactChannel, ...]:
+        return tuple(channel for channel in self.entered_channels if not self.is_verified(channel))
+
+    def with_contacts_verified(self) -> CalendarSettings:
+        """These settings with every entered contact marked proven: what an operator's import
+        may do, for contacts the platform already knows to be the practitioner's."""
+        return self.model_copy(
+            update={"verified_mobile": self.alert_mobile, "verified_email": self.alert_email}
+        )
+
+    def keeping_proof_of(self, previous: CalendarSettings | None) -> CalendarSettings:
+        """These newly entered settings, with each contact still proven if it is the one
+        ``previous`` had proven; any other contact is pending, and a deleted one keeps no proof."""
+        return self.model_copy(
+            update={
+                "verified_mobile": self.alert_mobile
+                if previous is not None
+                and previous.is_verified("sms")
+                and previous.alert_mobile == self.alert_mobile
+                else None,
+                "verified_email": self.alert_email
+                if previous is not None
+                and previous.is_verified("email")
+                and previous.alert_email == self.alert_email
+                else None,
+            }
+        )
 
     @property
     def email_is_spam_prone(self) -> bool:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from practitioner_alerts.domain.settings import SUPPORTED_LOCALES, Locale
 
 ActiveChannel = Literal["sms", "email", "in_app"]
+ContactChannel = Literal["sms", "email"]
+VerificationState = Literal["pending", "verified"]
 
 
 class AlertSettingsInput(BaseModel):
@@ -32,11 +34,17 @@ class AlertSettingsInput(BaseModel):
     practitioner_name: Annotated[str | None, Field(max_length=200, examples=["Dr. Anna Weber"])] = None
 
 
+AdviceCode = Literal["spam_prone_mailbox", "no_contact", "contact_not_verified", "verification_not_sent"]
+
+
 class Advice(BaseModel):
     """Something the practitioner should know about the settings, in the calendar's language."""
 
-    code: Literal["spam_prone_mailbox", "no_contact"]
+    code: AdviceCode
     message: str
+    channel: ContactChannel | None = Field(
+        default=None, description="The contact it is about, when it is about one"
+    )
 
 
 class DeliveryFailureView(BaseModel):
@@ -53,11 +61,43 @@ class AlertSettingsView(BaseModel):
     time_zone: str
     locale: Locale
     practitioner_name: str | None
-    channels: list[ActiveChannel] = Field(description="in_app is always on")
+    channels: list[ActiveChannel] = Field(
+        description="Where alerts go now: each verified contact's channel, and in_app, which is always on"
+    )
+    verification: dict[ContactChannel, VerificationState] = Field(
+        default_factory=dict,
+        description="Per contact entered: pending until the code sent to it is confirmed (no alerts go "
+        "to it meanwhile), then verified",
+        examples=[{"sms": "pending", "email": "verified"}],
+    )
     warnings: list[Advice]
     last_delivery_failures: dict[Literal["sms", "email"], DeliveryFailureView] = Field(
         default_factory=dict, description="per channel, the last failure of the past 30 days"
     )
+
+
+class CodeRequest(BaseModel):
+    """Send a new one-time code to a contact that is pending verification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ContactChannel
+
+
+class CodeConfirmation(BaseModel):
+    """The one-time code from the SMS or e-mail, typed back to prove the contact."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ContactChannel
+    code: Annotated[str, Field(min_length=1, max_length=16, examples=["042917"])]
+
+
+class CodeSent(BaseModel):
+    calendar_id: str
+    channel: ContactChannel
+    expires_at: str = Field(description="When the code stops working (UTC, ISO 8601)")
+    resend_after: str = Field(description="When a new code may be requested (UTC, ISO 8601)")
 
 
 class TestAlertQueued(BaseModel):

@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -35,12 +35,15 @@ from practitioner_alerts.settings_api.models import (
     AlertSettingsInput,
     AlertSettingsView,
     AlertsPage,
+    CodeConfirmation,
+    CodeRequest,
+    CodeSent,
     FieldProblem,
     Problem,
     TestAlertQueued,
     Unauthorized,
 )
-from practitioner_alerts.settings_api.service import ApiProblem, SettingsService
+from practitioner_alerts.settings_api.service import ApiProblem, SettingsReply, SettingsService
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -54,6 +57,30 @@ JSON = "application/json"
 # counters as "<calendar_id>#..." (see CalendarSettingsTable.take_test_send).
 CalendarId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^#]+$")]
 AlertId = Annotated[str, Path(min_length=1, max_length=200)]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="if-match",
+        max_length=1024,
+        description="The ETag of the settings this change was made on; a newer revision answers 412",
+    ),
+]
+# Contacts are personal data: no browser, proxy or CDN may keep a copy.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _settings_response(status: int, reply: SettingsReply) -> Response[AlertSettingsView]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=reply.view,
+        headers={"ETag": f'"{reply.revision}"', **NO_STORE},
+    )
+
+
+def _subject(app: APIGatewayHttpResolver) -> str | None:
+    caller = app.context.get("caller")
+    return caller.subject if isinstance(caller, Caller) else None
 
 
 def _problem_content(description: str) -> dict[str, Any]:
@@ -110,17 +137,63 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         responses=_responses(200, "The settings, or the defaults when none are saved"),
         security=[{"jwt": []}],
     )
-    def get_alert_settings(calendar_id: CalendarId) -> AlertSettingsView:
-        return service.read_settings(_calendar(app, calendar_id, administer=True))
+    def get_alert_settings(calendar_id: CalendarId) -> Response[AlertSettingsView]:
+        return _settings_response(200, service.read_settings(_calendar(app, calendar_id, administer=True)))
 
     @app.put(
         "/calendars/<calendar_id>/alert-settings",
-        summary="Replace a calendar's alert settings; an empty contact switches its channel off",
-        responses=_responses(200, "Saved; warnings may advise on the contacts"),
+        summary="Replace a calendar's alert settings; an empty contact switches its channel off, a new "
+        "one is pending until the code sent to it is confirmed",
+        responses=_responses(
+            200,
+            "Saved; warnings may advise on the contacts",
+            {412: "If-Match named an older revision: nothing was saved; load the settings again"},
+        ),
         security=[{"jwt": []}],
     )
-    def put_alert_settings(calendar_id: CalendarId, settings: AlertSettingsInput) -> AlertSettingsView:
-        return service.replace_settings(_calendar(app, calendar_id, administer=True), settings)
+    def put_alert_settings(
+        calendar_id: CalendarId, settings: AlertSettingsInput, if_match: IfMatch = None
+    ) -> Response[AlertSettingsView]:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        reply = service.replace_settings(calendar_id, settings, if_match=if_match, subject=_subject(app))
+        return _settings_response(200, reply)
+
+    @app.post(
+        "/calendars/<calendar_id>/alert-settings/verification",
+        summary="Send a new one-time code to a contact that is pending verification",
+        status_code=202,
+        responses=_responses(
+            202,
+            "A code is on its way; it works for 15 minutes and 5 attempts",
+            {
+                409: "That contact is not saved, or is confirmed already",
+                429: "A code went out moments ago; see Retry-After",
+            },
+        ),
+        security=[{"jwt": []}],
+    )
+    def request_code(calendar_id: CalendarId, request: CodeRequest) -> CodeSent:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        return service.request_code(calendar_id, request.channel, subject=_subject(app))
+
+    @app.post(
+        "/calendars/<calendar_id>/alert-settings/verification/confirm",
+        summary="Confirm a contact with the one-time code sent to it; alerts go to it from then on",
+        responses=_responses(
+            200,
+            "Confirmed: the settings, with the contact verified",
+            {
+                409: "No such contact, or the code expired, was used up or was replaced: request a new one",
+                422: "Not the code that was sent (the message says how many attempts are left)",
+            },
+        ),
+        security=[{"jwt": []}],
+    )
+    def confirm_code(calendar_id: CalendarId, confirmation: CodeConfirmation) -> Response[AlertSettingsView]:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        return _settings_response(
+            200, service.confirm_code(calendar_id, confirmation.channel, confirmation.code)
+        )
 
     @app.post(
         "/calendars/<calendar_id>/alert-settings/test",
