@@ -381,6 +381,18 @@ def test_sms_cap_counts_per_calendar_and_hour() -> None:
     assert log.spend_sms("cal-2", "2027-09-08T13", cap=3, expires_at=1)
 
 
+def test_sms_cap_counts_segments_not_messages() -> None:
+    make_table("delivery-log", "calendar_id", "entry")
+    log = DeliveryLogTable(client("dynamodb"), "delivery-log")
+    hour = "2027-09-08T13"
+    assert log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=2)
+    assert log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=2)
+    assert not log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=2)  # 6 > 5: nothing counted
+    assert log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=1)
+    assert not log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=1)
+    assert not log.spend_sms("cal-2", hour, cap=1, expires_at=1, segments=2)  # never fits
+
+
 def test_last_failure_per_channel_and_the_sms_receipt_mapping() -> None:
     make_table("delivery-log", "calendar_id", "entry")
     log = DeliveryLogTable(client("dynamodb"), "delivery-log")

@@ -19,6 +19,7 @@ import practitioner_alerts.sender as sender_module
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
+from practitioner_alerts.rendering import count_segments
 from practitioner_alerts.sender import AlertSender
 from practitioner_alerts.settings_api.service import alert_view
 from tests.fakes import (
@@ -333,3 +334,27 @@ def test_a_repeated_feed_delivery_pushes_again_with_the_same_alert_id(sender: Al
     first, second = sender.push.alerts()  # type: ignore[attr-defined]
     assert first == second
     assert len(sender.feed.entries) == 1  # type: ignore[attr-defined]
+
+
+def test_an_sms_to_a_country_not_allowed_is_parked_and_shown_never_sent(sender: AlertSender) -> None:
+    # Entered before the list narrowed, or written around the API: the sender checks again.
+    cuban = WEBER.model_copy(update={"alert_mobile": "+5352123456", "verified_mobile": "+5352123456"})
+    sender.handle(sqs_event(notifications_for(booking(), cuban, in_app=False)), None)
+    assert sender.sms.outbox == [] and len(sender.email.outbox) == 1
+    (parked,) = sender.parking.parked
+    assert parked["reason"].startswith("sms_country_not_allowed: a number of CU")
+    assert "+5352123456" not in parked["reason"]
+    failure = sender.delivery_log.failures[("cal-dr-weber", "sms")]
+    assert failure.reason.startswith("sms_country_not_allowed")
+
+
+def test_the_sms_cap_is_spent_in_segments(sender: AlertSender) -> None:
+    # A name the GSM-7 alphabet lacks makes the SMS UCS-2: two segments, both counted.
+    long_name = booking().model_copy(
+        update={"patient_last_name": "Ωmega-Σtratos-Ψarakis-Θeodoridou Χατζηγεωργίου"}
+    )
+    mobile_only = WEBER.model_copy(update={"alert_email": None, "verified_email": None})
+    sender.handle(sqs_event(notifications_for(long_name, mobile_only, in_app=False)), None)
+    [text] = [text for _to, text in sender.sms.outbox]
+    assert sender.delivery_log.segments_spent == [count_segments(text).segments]
+    assert count_segments(text).segments == 2

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from practitioner_alerts.domain.settings import DEFAULT_SMS_COUNTRIES
 from practitioner_alerts_local.template import load_template
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -602,6 +603,9 @@ def test_settings_api_function_code_and_environment(template: dict[str, Any]) ->
         "VIEW_CALENDARS_CLAIM": {"Ref": "ViewCalendarsClaim"},
         "TEST_ALERTS_PER_HOUR": {"Ref": "TestAlertsPerHour"},
         "DELIVERY_LOG_TABLE_NAME": {"Ref": "DeliveryLogTable"},
+        "VERIFICATION_CODES_PER_HOUR": {"Ref": "VerificationCodesPerHour"},
+        "SENDS_PER_SUBJECT_PER_HOUR": {"Ref": "SendsPerSubjectPerHour"},
+        "SMS_ALLOWED_COUNTRIES": {"Ref": "SmsAllowedCountries"},
     }
     # API Gateway gives up on an integration after 30 s; the function must answer before that.
     assert function_timeout(template, "SettingsApiFunction") < 30
@@ -823,3 +827,16 @@ def test_the_sender_knows_where_to_publish(template: dict[str, Any]) -> None:
     assert outputs["RealtimeWebSocketUrl"]["Value"] == {
         "Fn::Sub": "wss://${RealtimeApi.Dns.Realtime}/event/realtime"
     }
+
+
+def test_sms_go_to_the_eu_eea_switzerland_and_the_uk_unless_configured(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["SmsAllowedCountries"]
+    default = parameter["Default"].split(",")
+    assert len(default) == 32 and set(default) == DEFAULT_SMS_COUNTRIES
+    assert {"DE", "AT", "CH", "GB", "NO", "IS", "LI"} <= set(default)
+    assert not {"IM", "GG", "JE", "US", "CU"} & set(default)
+    assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"])
+    # Both where a number is entered and where an SMS is sent.
+    for function in ("SettingsApiFunction", "SenderFunction"):
+        variables = props(template, function)["Environment"]["Variables"]
+        assert variables["SMS_ALLOWED_COUNTRIES"] == {"Ref": "SmsAllowedCountries"}, function

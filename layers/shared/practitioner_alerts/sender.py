@@ -41,6 +41,7 @@ from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
 from practitioner_alerts.domain.notifications import AlertContent, Notification
+from practitioner_alerts.domain.settings import DEFAULT_SMS_COUNTRIES, sms_country
 from practitioner_alerts.errors import (
     AlertError,
     MalformedRecord,
@@ -49,7 +50,7 @@ from practitioner_alerts.errors import (
     TransientError,
 )
 from practitioner_alerts.realtime import channel_for
-from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
+from practitioner_alerts.rendering import Email, count_segments, render_email, render_headline, render_sms
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -76,7 +77,9 @@ class AlertsFeed(Protocol):
 
 
 class DeliveryLog(Protocol):
-    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool: ...
+    def spend_sms(
+        self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = ...
+    ) -> bool: ...
     def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None: ...
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
 
@@ -134,6 +137,8 @@ class AlertSender:
     push: AlertPush | None = None
     # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # Countries whose numbers may get an SMS (SmsAllowedCountries).
+    sms_countries: frozenset[str] = DEFAULT_SMS_COUNTRIES
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
         config = IdempotencyConfig(
@@ -256,6 +261,17 @@ class AlertSender:
 
     def _send_sms(self, notification: Notification) -> str:
         alert = notification.alert
+        to = _address(notification)
+        # Checked again here, not only when the number was entered: the list may have narrowed
+        # since, and a number written around the API never went through that check.
+        country = sms_country(to)
+        if country is None or country not in self.sms_countries:
+            raise PermanentError(
+                f"sms_country_not_allowed: a number of {country or 'no country'}, which "
+                "SmsAllowedCountries does not list"
+            )
+        text = _rendered(render_sms, alert)
+        segments = count_segments(text).segments
         now = self.clock()
         hour_ends = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         if not self.delivery_log.spend_sms(
@@ -263,6 +279,7 @@ class AlertSender:
             now.strftime("%Y-%m-%dT%H"),
             self.sms_per_calendar_per_hour,
             int((hour_ends + timedelta(hours=1)).timestamp()),
+            segments=segments,
         ):
             metrics.add_metric(name="SmsOverCap", unit=MetricUnit.Count, value=1)
             if notification.covered_by_email:
@@ -272,10 +289,10 @@ class AlertSender:
                 )
                 return "over-cap:covered-by-email"
             raise SmsCapReached(
-                f"sms_cap_reached: {self.sms_per_calendar_per_hour} SMS this hour for this calendar "
-                "and no e-mail to fall back to; redrive after the hour"
+                f"sms_cap_reached: {self.sms_per_calendar_per_hour} SMS segments this hour for this "
+                "calendar and no e-mail to fall back to; redrive after the hour"
             )
-        message_id = self.sms.send(_address(notification), _rendered(render_sms, alert))
+        message_id = self.sms.send(to, text)
         expires = now + timedelta(days=3)  # SMS delivery receipts arrive within hours
         try:
             self.delivery_log.remember_sms(message_id, alert.calendar_id, int(expires.timestamp()))

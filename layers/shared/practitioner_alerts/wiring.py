@@ -86,6 +86,7 @@ def build_sender(config: SenderConfig) -> AlertSender:
         in_flight=InFlightMessages(sqs, config.notification_queue_url),
         max_receives=config.notification_max_receives,
         push=EventPublisher(config.realtime_publish_url, *_region_and_credentials()),
+        sms_countries=config.sms_countries,
     )
 
 

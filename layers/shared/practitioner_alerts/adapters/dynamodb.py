@@ -37,6 +37,18 @@ TEST_SENDS_KEY_SUFFIX = "#test-sends"
 # Suffix of the item that holds a channel's pending verification code (its hash), beside the
 # settings for the same reason.
 VERIFICATION_KEY_SUFFIX = "#verification-"
+# Per-calendar counter of verification codes sent, beside the settings like the test sends.
+CODE_SENDS_KEY_SUFFIX = "#code-sends"
+
+
+def subject_counter(subject: str | None) -> str:
+    """The key of a token subject's own allowance of test and verification sends: one person
+    administering many calendars gets one allowance, not one per calendar. Hashed, so that an
+    odd subject cannot collide with a calendar's key (calendar ids have no '#')."""
+    digest = hashlib.sha256((subject or "").encode()).hexdigest()[:32]
+    return f"subject#{digest}#sends"
+
+
 # Bookkeeping on the settings item, not a setting: a hash of the settings it was written with.
 REVISION_ATTRIBUTE = "revision"
 
@@ -245,7 +257,12 @@ class CalendarSettingsTable:
         settings save (PutItem replaces the settings item) and the detector, which reads only
         plain calendar ids, never sees it. One item per calendar, overwritten each window.
         """
-        key = {"calendar_id": {"S": f"{calendar_id}{TEST_SENDS_KEY_SUFFIX}"}}
+        return self.take_allowance(f"{calendar_id}{TEST_SENDS_KEY_SUFFIX}", window, limit)
+
+    def take_allowance(self, counter: str, window: str, limit: int) -> bool:
+        """Counts one use of the allowance ``counter`` (an item key holding '#', which no
+        calendar id does) in ``window``; False once ``limit`` are used up in it."""
+        key = {"calendar_id": {"S": counter}}
         names = {"#window": "send_window", "#sends": "sends"}
         # Two conditional writes, because one UpdateExpression cannot both reset and increment:
         # first "one more in the current window", then "start a new window". A request racing
@@ -480,18 +497,21 @@ class DeliveryLogTable:
         self._client = client
         self._table_name = table_name
 
-    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool:
-        """Count one SMS against the calendar's hourly cap; False when the cap is reached."""
+    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = 1) -> bool:
+        """Count an SMS of ``segments`` segments against the calendar's hourly cap, which is in
+        segments because SNS bills each one; False when they no longer fit (nothing counted)."""
+        if segments > cap:
+            return False
         with aws_call("dynamodb.UpdateItem"):
             try:
                 self._client.update_item(
                     TableName=self._table_name,
                     Key={"calendar_id": {"S": calendar_id}, "entry": {"S": f"sms-hour#{hour}"}},
-                    UpdateExpression="ADD sent :one SET expires_at = :expires",
-                    ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+                    UpdateExpression="ADD sent :segments SET expires_at = :expires",
+                    ConditionExpression="attribute_not_exists(sent) OR sent <= :room",
                     ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":cap": {"N": str(cap)},
+                        ":segments": {"N": str(segments)},
+                        ":room": {"N": str(cap - segments)},
                         ":expires": {"N": str(expires_at)},
                     },
                 )

@@ -20,6 +20,50 @@ SUPPORTED_LOCALES: tuple[Locale, ...] = ("de", "en", "fr", "it")
 DEFAULT_TIME_ZONE = "Europe/Berlin"
 DEFAULT_REGION = "DE"
 
+# Where SMS may go unless the deployment says otherwise (SmsAllowedCountries): the EU and EEA,
+# Switzerland and the United Kingdom, where the practices are. Everything else, satellite and
+# other non-geographic numbers above all, is where SMS toll fraud sends its traffic. The Crown
+# dependencies (GG, JE, IM) have numbers of their own and carrier prices of their own.
+DEFAULT_SMS_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CH",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GB",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IS",
+        "IT",
+        "LI",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "NO",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+# The key of CalendarSettings' validation context that holds the countries a new number may be in.
+SMS_COUNTRIES_CONTEXT = "sms_countries"
+
+
 # Microsoft's consumer mailboxes file automated mail under spam more often than others; the help
 # article warns about hotmail, outlook and live, and msn is the same service.
 SPAM_PRONE_MAILBOXES = frozenset({"hotmail", "outlook", "live", "msn"})
@@ -59,12 +103,40 @@ def normalize_mobile(raw: str, region: str) -> str:
         raise ValueError("is not a phone number") from error
     if not phonenumbers.is_valid_number(number):
         raise ValueError("is not a valid phone number")
+    if phonenumbers.region_code_for_number(number) in (None, "001"):
+        # Satellite (+881, +870) and other non-geographic numbers: priced like premium services.
+        raise ValueError("is a satellite or other non-geographic number; alerts go to mobile numbers only")
     if phonenumbers.number_type(number) not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
         raise ValueError("is not a mobile number; SMS cannot reach a landline")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def sms_country(e164: str) -> str | None:
+    """The ISO country of a number, or None when it has none (non-geographic, unparsable)."""
+    import phonenumbers  # noqa: PLC0415 - see normalize_mobile
+
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+    return None if region in (None, "001") else str(region)
+
+
+def sms_country_problem(e164: str, allowed: frozenset[str]) -> str | None:
+    """Why no SMS may go to this number here, or None when it may."""
+    country = sms_country(e164)
+    if country is None:
+        return "is not a number of any country; SMS go only to mobile numbers of " + ", ".join(
+            sorted(allowed)
+        )
+    if country not in allowed:
+        return f"is a number of {country}; SMS alerts go only to mobile numbers of " + ", ".join(
+            sorted(allowed)
+        )
+    return None
 
 
 def normalize_email(raw: str) -> str:
@@ -151,7 +223,15 @@ class CalendarSettings(BaseModel):
         # numbers typed without a country code are read in that zone's country.
         if value is None:
             return None
-        return normalize_mobile(value, region_for(info.data.get("time_zone", DEFAULT_TIME_ZONE)))
+        number = normalize_mobile(value, region_for(info.data.get("time_zone", DEFAULT_TIME_ZONE)))
+        # Entering a number checks its country; stored settings are read without one, so that a
+        # narrower list later parks nothing (the sender refuses such numbers when it sends).
+        allowed = (info.context or {}).get(SMS_COUNTRIES_CONTEXT)
+        if info.field_name == "alert_mobile" and allowed is not None:
+            problem = sms_country_problem(number, frozenset(allowed))
+            if problem is not None:
+                raise ValueError(problem)
+        return number
 
     def contact(self, channel: ContactChannel) -> str | None:
         """The contact entered for ``channel``, proven or not."""

@@ -167,7 +167,8 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
             "A code is on its way; it works for 15 minutes and 5 attempts",
             {
                 409: "That contact is not saved, or is confirmed already",
-                429: "A code went out moments ago; see Retry-After",
+                429: "A code went out moments ago, or the hour's codes for this calendar or for you "
+                "are used up; see Retry-After",
             },
         ),
         security=[{"jwt": []}],
@@ -202,12 +203,15 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         responses=_responses(
             202,
             "Queued for delivery through the normal pipeline",
-            {409: "No contact is configured", 429: "Too many tests this hour; see Retry-After"},
+            {
+                409: "No verified contact is configured",
+                429: "Too many tests this hour, for this calendar or for you; see Retry-After",
+            },
         ),
         security=[{"jwt": []}],
     )
     def send_test_alert(calendar_id: CalendarId) -> TestAlertQueued:
-        return service.send_test(_calendar(app, calendar_id, administer=True))
+        return service.send_test(_calendar(app, calendar_id, administer=True), subject=_subject(app))
 
     @app.get(
         "/calendars/<calendar_id>/alerts",

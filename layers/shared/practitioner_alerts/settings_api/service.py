@@ -17,12 +17,14 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from practitioner_alerts.adapters.dynamodb import (
+    CODE_SENDS_KEY_SUFFIX,
     DeliveryFailure,
     FeedEntry,
     FeedPage,
     StaleSettings,
     StoredSettings,
     revision_of,
+    subject_counter,
 )
 from practitioner_alerts.domain.notifications import (
     AlertContent,
@@ -30,7 +32,13 @@ from practitioner_alerts.domain.notifications import (
     notification_id,
     notifications_for,
 )
-from practitioner_alerts.domain.settings import CONTACT_CHANNELS, CalendarSettings, ContactChannel
+from practitioner_alerts.domain.settings import (
+    CONTACT_CHANNELS,
+    DEFAULT_SMS_COUNTRIES,
+    SMS_COUNTRIES_CONTEXT,
+    CalendarSettings,
+    ContactChannel,
+)
 from practitioner_alerts.domain.verification import (
     CODE_DIGITS,
     RESEND_SPACING,
@@ -59,6 +67,7 @@ class SettingsStore(Protocol):
     def read(self, calendar_id: str) -> StoredSettings: ...
     def replace(self, settings: CalendarSettings, *, read: StoredSettings) -> None: ...
     def take_test_send(self, calendar_id: str, window: str, limit: int) -> bool: ...
+    def take_allowance(self, counter: str, window: str, limit: int) -> bool: ...
     def put_code(
         self, calendar_id: str, channel: ContactChannel, code: PendingCode, *, spacing: int
     ) -> bool: ...
@@ -182,6 +191,11 @@ def _new_salt() -> str:
     return secrets.token_hex(16)
 
 
+def _until_next_hour(now: datetime) -> dict[str, str]:
+    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return {"Retry-After": str(max(1, int((next_hour - now).total_seconds())))}
+
+
 def _etag(revision: str) -> dict[str, str]:
     return {"ETag": f'"{revision}"'}
 
@@ -213,6 +227,11 @@ class SettingsService:
     delivery_log: DeliveryFailures | None = None
     new_code: Callable[[], str] = field(default=_new_code)
     new_salt: Callable[[], str] = field(default=_new_salt)
+    # Per calendar and hour; and per token subject and hour, tests and codes together, so that a
+    # token naming many calendars cannot multiply what it may send.
+    codes_per_hour: int = 5
+    sends_per_subject_per_hour: int = 10
+    sms_countries: frozenset[str] = DEFAULT_SMS_COUNTRIES
 
     def read_settings(self, calendar_id: str) -> SettingsReply:
         read = self.settings.read(calendar_id)
@@ -228,7 +247,10 @@ class SettingsService:
         subject: str | None = None,
     ) -> SettingsReply:
         try:
-            entered = CalendarSettings(calendar_id=calendar_id, **update.model_dump())
+            entered = CalendarSettings.model_validate(
+                {"calendar_id": calendar_id, **update.model_dump()},
+                context={SMS_COUNTRIES_CONTEXT: self.sms_countries},
+            )
         except ValidationError as error:
             raise ApiProblem(
                 422, "invalid_settings", "The settings were not saved.", field_problems(error)
@@ -266,7 +288,7 @@ class SettingsService:
                 continue
             # An unchanged pending contact gets a new code only on request.
             new = contact != previous.contact(channel) and not settings.is_verified(channel)
-            if new and self._issue_code(settings, channel, contact, subject) is None:
+            if new and isinstance(self._issue_code(settings, channel, contact, subject), ApiProblem):
                 not_sent.append(channel)
         return tuple(not_sent)
 
@@ -289,16 +311,8 @@ class SettingsService:
         if contact is None or settings.is_verified(channel):
             raise _nothing_to_verify(channel, contact)
         sent = self._issue_code(settings, channel, contact, subject)
-        if sent is None:
-            pending = self.settings.get_code(calendar_id, channel)
-            retry = pending.resend_after() - int(self.clock().timestamp()) if pending else 60
-            raise ApiProblem(
-                429,
-                "too_many_codes",
-                f"A code was sent to this {_CONTACT_WORD[channel]} moments ago; wait a minute before "
-                "asking for another.",
-                headers={"Retry-After": str(max(1, retry))},
-            )
+        if isinstance(sent, ApiProblem):
+            raise sent
         return sent
 
     def confirm_code(self, calendar_id: str, channel: ContactChannel, raw_code: str) -> SettingsReply:
@@ -344,8 +358,9 @@ class SettingsService:
 
     def _issue_code(
         self, settings: CalendarSettings, channel: ContactChannel, contact: str, subject: str | None
-    ) -> CodeSent | None:
-        """Stores a new code and queues it to ``contact``; None when one went out too recently."""
+    ) -> CodeSent | ApiProblem:
+        """Stores a new code and queues it to ``contact``; the 429 to answer when one went out
+        too recently or the calendar's or the caller's allowance for the hour is used up."""
         now = self.clock().astimezone(UTC)
         code = self.new_code()
         pending = issue(
@@ -358,7 +373,27 @@ class SettingsService:
         )
         spacing = int(RESEND_SPACING.total_seconds())
         if not self.settings.put_code(settings.calendar_id, channel, pending, spacing=spacing):
-            return None
+            stored = self.settings.get_code(settings.calendar_id, channel)
+            retry = stored.resend_after() - pending.sent_at if stored else spacing
+            return ApiProblem(
+                429,
+                "too_many_codes",
+                f"A code was sent to this {_CONTACT_WORD[channel]} moments ago; wait a minute before "
+                "asking for another.",
+                headers={"Retry-After": str(max(1, retry))},
+            )
+        refused = self._take_allowances(
+            now,
+            (
+                f"{settings.calendar_id}{CODE_SENDS_KEY_SUFFIX}",
+                self.codes_per_hour,
+                "codes for this calendar",
+            ),
+            subject,
+        )
+        if refused is not None:
+            self._discard_code(settings.calendar_id, channel)
+            return refused
         # Only the code, the calendar's id and its language: this contact is not proven, so it
         # gets no name, no patient, nothing else the request carried.
         content = AlertContent(
@@ -395,7 +430,32 @@ class SettingsService:
         with contextlib.suppress(AlertError):
             self.settings.delete_code(calendar_id, channel)
 
-    def send_test(self, calendar_id: str) -> TestAlertQueued:
+    def _take_allowances(
+        self, now: datetime, calendar: tuple[str, int, str] | None, subject: str | None
+    ) -> ApiProblem | None:
+        """Counts one send against the calendar's allowance (counter, limit, what it counts) and
+        the caller's; the 429 to answer when either is used up for this hour."""
+        hour = now.strftime("%Y-%m-%dT%H")
+        if calendar is not None:
+            counter, limit, what = calendar
+            if not self.settings.take_allowance(counter, hour, limit):
+                return ApiProblem(
+                    429,
+                    "too_many_codes",
+                    f"At most {limit} {what} per hour; try again later.",
+                    headers=_until_next_hour(now),
+                )
+        if not self.settings.take_allowance(subject_counter(subject), hour, self.sends_per_subject_per_hour):
+            return ApiProblem(
+                429,
+                "too_many_sends",
+                f"At most {self.sends_per_subject_per_hour} tests and codes per hour for one person, "
+                "across all the calendars they administer; try again later.",
+                headers=_until_next_hour(now),
+            )
+        return None
+
+    def send_test(self, calendar_id: str, *, subject: str | None = None) -> TestAlertQueued:
         settings = self._settings_of(calendar_id)
         if not settings.channels:
             raise ApiProblem(
@@ -411,13 +471,15 @@ class SettingsService:
         now = self.clock().astimezone(UTC)
         hour = now.strftime("%Y-%m-%dT%H")
         if not self.settings.take_test_send(calendar_id, hour, self.test_alerts_per_hour):
-            next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
             raise ApiProblem(
                 429,
                 "too_many_tests",
                 f"At most {self.test_alerts_per_hour} test alerts per hour; try again later.",
-                headers={"Retry-After": str(max(1, int((next_hour - now).total_seconds())))},
+                headers=_until_next_hour(now),
             )
+        refused = self._take_allowances(now, None, subject)
+        if refused is not None:
+            raise refused
         # A fresh pseudo-appointment per request gives every test its own notification ids
         # (and FIFO deduplication ids) and its own message group.
         content = AlertContent(
