@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable
-from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.domain.settings import CalendarSettings, entering
 from practitioner_alerts_local.api import main_token
 from practitioner_alerts_local.import_settings import import_settings
 from practitioner_alerts_local.redrive import (
@@ -99,7 +99,7 @@ def read_calendars(path: Path) -> list[CalendarSettings]:
         name = item.get("calendar_id") if isinstance(item, dict) else None
         label = f"calendar {name!r}" if name else f"calendar #{index + 1}"
         try:
-            calendars.append(CalendarSettings.model_validate(item))
+            calendars.append(CalendarSettings.model_validate(item, context=entering()))
         except ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(object)'}: {e['msg']}" for e in error.errors()

@@ -305,3 +305,52 @@ def test_the_last_delivery_failure_shows_until_the_contact_is_changed(
     # The practitioner fixes the address: its old bounce no longer applies; the SMS one stays.
     client.put(SETTINGS, {"alert_email": "praxis.neu@example.com", "alert_mobile": "0151 23456789"})
     assert set(client.get(SETTINGS).body["last_delivery_failures"]) == {"sms"}
+
+
+# ------------------------------------------------------------------------------------------------
+# The practitioner's name: a name, not a place for links or phone numbers
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("Dr. " + "A" * 77, "at most 80 characters"),
+        ("Dr. Weber https://praxis.example", "web address"),
+        ("Dr. Weber www.gewinn.example", "web address"),
+        ("Dr. Weber praxis-weber.de", "web address"),
+        ("Dr. Weber info@praxis.example", "e-mail address"),
+        ("Dr. Weber 0151 23456789", "phone number"),
+        ("Dr. \u202eWeber", "bidi"),
+        ("Dr. Weber\nRuf an", "one line"),
+        ("Dr.\x00Weber", "control"),
+    ],
+)
+def test_a_name_that_is_not_just_a_name_is_refused(
+    client: ApiClient, stack: Stack, name: str, says: str
+) -> None:
+    reply = client.put(SETTINGS, {"practitioner_name": name})
+    assert reply.status == 422
+    [error] = reply.body["errors"]
+    assert error["field"] == "practitioner_name" and says in error["message"]
+    assert stack.settings_items() == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Dr. med. Anna Müller-Lüdenscheidt",
+        "Praxis Dr. Weber & Kollegen",
+        "Dr. A. Weber (2. OG)",
+        "محمد\u200cرضا",
+    ],
+)
+def test_real_names_are_accepted(client: ApiClient, name: str) -> None:
+    reply = client.put(SETTINGS, {"practitioner_name": name})
+    assert reply.status == 200 and reply.body["practitioner_name"] == name
+
+
+def test_a_long_name_does_not_hide_the_other_errors(client: ApiClient) -> None:
+    reply = client.put(
+        SETTINGS, {"practitioner_name": "x" * 300, "alert_email": "a@@b", "alert_mobile": "030 1234567"}
+    )
+    assert reply.status == 422
+    assert {e["field"] for e in reply.body["errors"]} == {"practitioner_name", "alert_email", "alert_mobile"}

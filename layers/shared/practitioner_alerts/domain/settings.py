@@ -6,6 +6,8 @@ The settings API and the local runtime's ``--calendars`` file both go through
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
@@ -60,8 +62,38 @@ DEFAULT_SMS_COUNTRIES = frozenset(
         "SK",
     ]
 )
-# The key of CalendarSettings' validation context that holds the countries a new number may be in.
+# Settings validated with a context are *entered* (the API, an import) and meet today's rules for
+# new values; stored settings are read without one. The key holds where a new number may be.
 SMS_COUNTRIES_CONTEXT = "sms_countries"
+
+
+def entering(sms_countries: frozenset[str] = DEFAULT_SMS_COUNTRIES) -> dict[str, object]:
+    """The validation context of settings being entered."""
+    return {SMS_COUNTRIES_CONTEXT: sms_countries}
+
+
+# The practitioner's name goes into every alert to a proven contact. Entered, it is a name: short,
+# one line, no link or number a spammer could route readers to, nothing that reorders text.
+MAX_PRACTITIONER_NAME = 80
+_LINK = re.compile(r"://|\bwww\.|@|\b[A-Za-z0-9-]+\.[a-z]{2,}\b")
+_PHONE_DIGITS = 5
+# Joiners are format characters, but Persian and Indic names need them.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def practitioner_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a practitioner's name as entered, or None."""
+    if len(name) > MAX_PRACTITIONER_NAME:
+        return f"must be at most {MAX_PRACTITIONER_NAME} characters"
+    for char in name:
+        category = unicodedata.category(char)
+        if (category[0] == "C" or category in ("Zl", "Zp")) and char not in _JOINERS:
+            return "must be one line of plain text, without control or bidi characters"
+    if _LINK.search(name):
+        return "must not contain a web address or an e-mail address"
+    if sum(char.isdigit() for char in name) >= _PHONE_DIGITS:
+        return "must not contain a phone number"
+    return None
 
 
 # Microsoft's consumer mailboxes file automated mail under spam more often than others; the help
@@ -189,6 +221,16 @@ class CalendarSettings(BaseModel):
     @classmethod
     def _empty_means_off(cls, value: object) -> object:
         return _blank_to_none(value)
+
+    @field_validator("practitioner_name")
+    @classmethod
+    def _a_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Only when entered (the API, an import): a name saved under older rules still alerts.
+        if value is not None and info.context is not None:
+            problem = practitioner_name_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
 
     @field_validator("time_zone", mode="before")
     @classmethod

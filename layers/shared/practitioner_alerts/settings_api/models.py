@@ -11,11 +11,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from practitioner_alerts.domain.settings import SUPPORTED_LOCALES, Locale
+from practitioner_alerts.domain.settings import MAX_PRACTITIONER_NAME, SUPPORTED_LOCALES, Locale
 
 ActiveChannel = Literal["sms", "email", "in_app"]
 ContactChannel = Literal["sms", "email"]
 VerificationState = Literal["pending", "verified"]
+
+
+# Request bounds only keep a request's work small; the rules themselves (80-character names,
+# valid numbers and addresses) are CalendarSettings', so every bad field is reported at once.
+_BOUND = 2000
 
 
 class AlertSettingsInput(BaseModel):
@@ -23,15 +28,23 @@ class AlertSettingsInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    alert_email: Annotated[str | None, Field(max_length=320, examples=["praxis.weber@example.com"])] = None
-    alert_mobile: Annotated[str | None, Field(max_length=40, examples=["0151 23456789"])] = None
-    time_zone: Annotated[str | None, Field(max_length=64, examples=["Europe/Berlin"])] = None
+    alert_email: Annotated[str | None, Field(max_length=_BOUND, examples=["praxis.weber@example.com"])] = None
+    alert_mobile: Annotated[str | None, Field(max_length=_BOUND, examples=["0151 23456789"])] = None
+    time_zone: Annotated[str | None, Field(max_length=_BOUND, examples=["Europe/Berlin"])] = None
     # Plain text here, with the choices documented, so that CalendarSettings checks it together
     # with the other fields and a bad request gets every field's message at once.
     locale: Annotated[
-        str | None, Field(max_length=16, json_schema_extra={"enum": [*SUPPORTED_LOCALES, None]})
+        str | None, Field(max_length=_BOUND, json_schema_extra={"enum": [*SUPPORTED_LOCALES, None]})
     ] = None
-    practitioner_name: Annotated[str | None, Field(max_length=200, examples=["Dr. Anna Weber"])] = None
+    practitioner_name: Annotated[
+        str | None,
+        Field(
+            max_length=_BOUND,
+            description=f"At most {MAX_PRACTITIONER_NAME} characters of one line, without web or e-mail "
+            "addresses or phone numbers; shown only in alerts to verified contacts",
+            examples=["Dr. Anna Weber"],
+        ),
+    ] = None
 
 
 AdviceCode = Literal["spam_prone_mailbox", "no_contact", "contact_not_verified", "verification_not_sent"]

@@ -35,9 +35,9 @@ from practitioner_alerts.domain.notifications import (
 from practitioner_alerts.domain.settings import (
     CONTACT_CHANNELS,
     DEFAULT_SMS_COUNTRIES,
-    SMS_COUNTRIES_CONTEXT,
     CalendarSettings,
     ContactChannel,
+    entering,
 )
 from practitioner_alerts.domain.verification import (
     CODE_DIGITS,
@@ -249,7 +249,7 @@ class SettingsService:
         try:
             entered = CalendarSettings.model_validate(
                 {"calendar_id": calendar_id, **update.model_dump()},
-                context={SMS_COUNTRIES_CONTEXT: self.sms_countries},
+                context=entering(self.sms_countries),
             )
         except ValidationError as error:
             raise ApiProblem(
