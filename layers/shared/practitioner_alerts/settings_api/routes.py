@@ -29,6 +29,7 @@ from practitioner_alerts.access import (
     ClaimNames,
     caller_from_http_api,
 )
+from practitioner_alerts.domain.appointments import ID_RULE, MAX_ID_LENGTH, is_calendar_id
 from practitioner_alerts.errors import AlertError
 from practitioner_alerts.settings_api.models import (
     AlertRead,
@@ -53,9 +54,11 @@ API_TITLE = "Practitioner Alerts settings API"
 API_VERSION = "1.0.0"
 JSON = "application/json"
 
-# Calendar ids travel in the path; "#" is kept out because the settings table keys per-calendar
-# counters as "<calendar_id>#..." (see CalendarSettingsTable.take_test_send).
-CalendarId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^#]+$")]
+# Calendar ids follow the appointments contract's one rule (domain.appointments.is_calendar_id):
+# 1-128 printable ASCII characters without spaces or "#" ("#" because the settings table keys
+# per-calendar counters as "<calendar_id>#..."). The pattern documents it; _calendar() checks the
+# decoded id, since a percent-encoded path passes the pattern.
+CalendarId = Annotated[str, Path(min_length=1, max_length=3 * MAX_ID_LENGTH, pattern=r"^[!-~]+$")]
 AlertId = Annotated[str, Path(min_length=1, max_length=200)]
 IfMatch = Annotated[
     str | None,
@@ -115,8 +118,8 @@ def _calendar(app: APIGatewayHttpResolver, calendar_id: str, *, administer: bool
     """The calendar id, decoded, once the caller is known to administer it (settings, test
     sends) or to see it (the feed)."""
     calendar_id = unquote(calendar_id)
-    if "#" in calendar_id:  # also when sent percent-encoded, past the path pattern
-        problem = FieldProblem(field="calendar_id", message="calendar_id: must not contain '#'")
+    if not is_calendar_id(calendar_id):
+        problem = FieldProblem(field="calendar_id", message=f"calendar_id: must be {ID_RULE} other than '#'")
         raise ApiProblem(422, "invalid_request", "The request is not valid.", [problem])
     caller = app.context.get("caller")
     if not isinstance(caller, Caller):
