@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, DeliveryLogTable
+from practitioner_alerts.domain.settings import CalendarSettings
 from tests.api.conftest import ApiClient, Stack
 
 SETTINGS = "/calendars/cal-a/alert-settings"
@@ -19,6 +20,7 @@ def test_a_calendar_without_settings_shows_the_defaults(client: ApiClient) -> No
     assert reply.body == {
         "calendar_id": "cal-a",
         "alert_email": None,
+        "alert_email_ascii": None,
         "alert_mobile": None,
         "time_zone": "Europe/Berlin",
         "locale": "de",
@@ -138,18 +140,42 @@ def test_landlines_and_non_numbers_are_refused_naming_the_field(
 # E-mail addresses: syntax only (no DNS), internationalised addresses welcome
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("email", "stored"),
+    ("email", "shown", "sent_to"),
     [
-        ("müller@beispiel.de", "müller@beispiel.de"),
-        ("praxis@müller-beispiel.de", "praxis@müller-beispiel.de"),
-        ("dr.weber+alerts@example.com", "dr.weber+alerts@example.com"),
-        ("  praxis@example.com  ", "praxis@example.com"),
+        ("praxis@müller-beispiel.de", "praxis@müller-beispiel.de", "praxis@xn--mller-beispiel-gsb.de"),
+        ("praxis@xn--bcher-kva.de", "praxis@bücher.de", "praxis@xn--bcher-kva.de"),
+        ("dr.weber+alerts@example.com", "dr.weber+alerts@example.com", "dr.weber+alerts@example.com"),
+        ("  praxis@example.com  ", "praxis@example.com", "praxis@example.com"),
     ],
 )
-def test_email_addresses_accepted(client: ApiClient, email: str, stored: str) -> None:
+def test_email_addresses_accepted(
+    client: ApiClient, stack: Stack, email: str, shown: str, sent_to: str
+) -> None:
     reply = client.put(SETTINGS, {"alert_email": email})
     assert reply.status == 200, reply.body
-    assert reply.body["alert_email"] == stored
+    assert (reply.body["alert_email"], reply.body["alert_email_ascii"]) == (shown, sent_to)
+    # Stored, and sent to, in the form SES takes: the domain in Punycode.
+    stored = stack.settings.get("cal-a")
+    assert stored is not None and stored.alert_email == sent_to
+    assert list(stack.codes()) == [("email", sent_to)]
+
+
+def test_an_address_read_back_and_saved_again_stays_verified(client: ApiClient, stack: Stack) -> None:
+    client.save_confirmed(stack, "cal-a", {"alert_email": "praxis@bücher.de"})
+    shown = client.get(SETTINGS).body
+    again = client.put(SETTINGS, {"alert_email": shown["alert_email"]})
+    assert again.body["verification"] == {"email": "verified"}
+
+
+@pytest.mark.parametrize("email", ["müller@beispiel.de", "dr.größe@example.com"])
+def test_a_part_before_the_at_outside_ascii_is_refused_saying_why(
+    client: ApiClient, stack: Stack, email: str
+) -> None:
+    reply = client.put(SETTINGS, {"alert_email": email})
+    assert reply.status == 422
+    [error] = reply.body["errors"]
+    assert error["field"] == "alert_email" and "outside ASCII" in error["message"]
+    assert stack.settings_items() == []
 
 
 @pytest.mark.parametrize("email", ["a@@b", "praxis@", "@example.com", "no-at-sign", "a b@example.com"])
@@ -354,3 +380,13 @@ def test_a_long_name_does_not_hide_the_other_errors(client: ApiClient) -> None:
     )
     assert reply.status == 422
     assert {e["field"] for e in reply.body["errors"]} == {"practitioner_name", "alert_email", "alert_mobile"}
+
+
+def test_an_address_stored_before_the_ascii_rule_is_still_read() -> None:
+    # Refused when entered; settings saved before keep alerting the feed, and their e-mails'
+    # failures show in the settings, instead of parking every alert of the calendar.
+    stored = CalendarSettings.model_validate({"calendar_id": "cal-a", "alert_email": "müller@beispiel.de"})
+    assert stored.alert_email == "müller@beispiel.de"
+    assert CalendarSettings.model_validate(
+        {"calendar_id": "cal-a", "alert_email": "a@bücher.de"}
+    ).alert_email == ("a@xn--bcher-kva.de")

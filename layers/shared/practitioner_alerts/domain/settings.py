@@ -171,16 +171,37 @@ def sms_country_problem(e164: str, allowed: frozenset[str]) -> str | None:
     return None
 
 
-def normalize_email(raw: str) -> str:
-    """Normalized address, checked for syntax only: Lambda must not wait on DNS."""
+def normalize_email(raw: str, *, entered: bool = True) -> str:
+    """The address as SES takes it, the domain in Punycode (``praxis@xn--bcher-kva.de``), checked
+    for syntax only: Lambda must not wait on DNS. SES cannot send to a part before the @ that is
+    not ASCII, so an address with one is refused when ``entered``; one stored before that rule is
+    kept (its sends fail, and the practitioner sees why)."""
     # Imported on the first address checked, not with the module (~20 ms, mostly compiling its
     # RFC regexes): the sender and the delivery-events function never check a contact.
     from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
 
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        checked = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as error:
         raise ValueError(str(error)) from error
+    if checked.ascii_email is not None:
+        return str(checked.ascii_email)
+    if entered:
+        raise ValueError(
+            f"the part before the @ ({checked.local_part}) has letters outside ASCII, and e-mail cannot "
+            "be sent to such an address here; use an address whose part before the @ is plain ASCII"
+        )
+    return str(checked.normalized)
+
+
+def display_email(address: str) -> str:
+    """The address for people to read: the domain in Unicode (``praxis@bücher.de``)."""
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - see normalize_email
+
+    try:
+        return str(validate_email(address, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        return address
 
 
 def is_spam_prone(email: str) -> bool:
@@ -255,8 +276,8 @@ class CalendarSettings(BaseModel):
 
     @field_validator("alert_email", "verified_email")
     @classmethod
-    def _valid_email(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_email(value)
+    def _valid_email(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_email(value, entered=info.context is not None)
 
     @field_validator("alert_mobile", "verified_mobile")
     @classmethod

@@ -69,7 +69,15 @@ class DeliveryFailureView(BaseModel):
 
 class AlertSettingsView(BaseModel):
     calendar_id: str
-    alert_email: str | None
+    alert_email: str | None = Field(
+        description="As people write it: an internationalised domain in Unicode",
+        examples=["praxis@bücher.de"],
+    )
+    alert_email_ascii: str | None = Field(
+        default=None,
+        description="The form alerts are sent to: the domain in Punycode",
+        examples=["praxis@xn--bcher-kva.de"],
+    )
     alert_mobile: str | None = Field(description="E.164")
     time_zone: str
     locale: Locale

@@ -37,6 +37,7 @@ from practitioner_alerts.domain.settings import (
     DEFAULT_SMS_COUNTRIES,
     CalendarSettings,
     ContactChannel,
+    display_email,
     entering,
 )
 from practitioner_alerts.domain.verification import (
@@ -133,7 +134,8 @@ def _view(
             if channel in entered and channel in ("sms", "email")
         },
         calendar_id=settings.calendar_id,
-        alert_email=settings.alert_email,
+        alert_email=display_email(settings.alert_email) if settings.alert_email else None,
+        alert_email_ascii=settings.alert_email,
         alert_mobile=settings.alert_mobile,
         time_zone=settings.time_zone,
         locale=settings.locale,
