@@ -177,6 +177,9 @@ class ApiClient:
     def put(self, target: str, body: Any, **kwargs: Any) -> Reply:
         return self.request("PUT", target, body, **kwargs)
 
+    def patch(self, target: str, body: Any, **kwargs: Any) -> Reply:
+        return self.request("PATCH", target, body, **kwargs)
+
     def post(self, target: str, body: Any = None, **kwargs: Any) -> Reply:
         return self.request("POST", target, body, **kwargs)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, DeliveryLogTable
-from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.domain.settings import CalendarSettings, contact_digest
 from tests.api.conftest import ApiClient, Stack
 
 SETTINGS = "/calendars/cal-a/alert-settings"
@@ -315,11 +315,20 @@ def test_the_last_delivery_failure_shows_until_the_contact_is_changed(
 ) -> None:
     log = DeliveryLogTable(stack.dynamodb, stack.delivery_log_table)
     client.put(SETTINGS, {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"})
+    # As the sender and the delivery receipts record them: naming the contact by its digest.
     log.record_failure(
-        "cal-a", DeliveryFailure("email", "bounce: Permanent/General", "2027-09-08T11:05:00Z"), 1
+        "cal-a",
+        DeliveryFailure(
+            "email", "bounce: Permanent/General", "2027-09-08T11:05:00Z", contact_digest("praxis@example.com")
+        ),
+        1,
     )
     log.record_failure(
-        "cal-a", DeliveryFailure("sms", "sns.Publish: InvalidParameter", "2027-09-08T11:06:00Z"), 1
+        "cal-a",
+        DeliveryFailure(
+            "sms", "sns.Publish: InvalidParameter", "2027-09-08T11:06:00Z", contact_digest("+4915123456789")
+        ),
+        1,
     )
 
     shown = client.get(SETTINGS).body["last_delivery_failures"]
@@ -331,6 +340,10 @@ def test_the_last_delivery_failure_shows_until_the_contact_is_changed(
     # The practitioner fixes the address: its old bounce no longer applies; the SMS one stays.
     client.put(SETTINGS, {"alert_email": "praxis.neu@example.com", "alert_mobile": "0151 23456789"})
     assert set(client.get(SETTINGS).body["last_delivery_failures"]) == {"sms"}
+    # Nothing was deleted to get there: going back to the old address shows its bounce again.
+    assert len(stack.dynamodb.scan(TableName=stack.delivery_log_table)["Items"]) == 2
+    client.put(SETTINGS, {"alert_email": "praxis@example.com", "alert_mobile": "0151 23456789"})
+    assert set(client.get(SETTINGS).body["last_delivery_failures"]) == {"sms", "email"}
 
 
 # ------------------------------------------------------------------------------------------------

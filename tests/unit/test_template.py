@@ -578,6 +578,7 @@ def test_outputs_expose_names_urls_and_arns(template: dict[str, Any]) -> None:
 SETTINGS_API_ROUTES = {
     "GET /calendars/{calendar_id}/alert-settings",
     "PUT /calendars/{calendar_id}/alert-settings",
+    "PATCH /calendars/{calendar_id}/alert-settings",
     "POST /calendars/{calendar_id}/alert-settings/test",
     "POST /calendars/{calendar_id}/alert-settings/verification",
     "POST /calendars/{calendar_id}/alert-settings/verification/confirm",
@@ -661,10 +662,7 @@ def test_settings_api_permissions_are_exactly_what_it_needs(template: dict[str, 
     for statement in policy_statements(template, "SettingsApiFunction"):
         touched |= referenced_ids(statement["Resource"])
     assert touched == {"CalendarSettingsTable", "AlertsFeedTable", "NotificationQueue", "DeliveryLogTable"}
-    assert allowed_actions_on(template, "SettingsApiFunction", "DeliveryLogTable") == {
-        "dynamodb:Query",
-        "dynamodb:DeleteItem",
-    }
+    assert allowed_actions_on(template, "SettingsApiFunction", "DeliveryLogTable") == {"dynamodb:Query"}
     assert allowed_actions_on(template, "SettingsApiFunction", "CalendarSettingsTable") == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",

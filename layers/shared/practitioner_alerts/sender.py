@@ -41,7 +41,7 @@ from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
 from practitioner_alerts.domain.notifications import AlertContent, Notification
-from practitioner_alerts.domain.settings import DEFAULT_SMS_COUNTRIES, sms_country
+from practitioner_alerts.domain.settings import DEFAULT_SMS_COUNTRIES, contact_digest, sms_country
 from practitioner_alerts.errors import (
     AlertError,
     MalformedRecord,
@@ -244,7 +244,7 @@ class AlertSender:
             raise
         except PermanentError as error:
             # The practitioner sees this in their settings and can fix the address.
-            self._remember_failure(alert.calendar_id, notification.channel, error.reason)
+            self._remember_failure(alert.calendar_id, notification.channel, error.reason, notification.to)
             raise
         logger.info(
             "notification delivered",
@@ -325,9 +325,14 @@ class AlertSender:
             return
         metrics.add_metric(name="Pushed", unit=MetricUnit.Count, value=1)
 
-    def _remember_failure(self, calendar_id: str, channel: str, reason: str) -> None:
+    def _remember_failure(self, calendar_id: str, channel: str, reason: str, to: str | None) -> None:
         now = self.clock()
-        failure = DeliveryFailure(channel=channel, reason=reason, failed_at=now.isoformat())
+        failure = DeliveryFailure(
+            channel=channel,
+            reason=reason,
+            failed_at=now.isoformat(),
+            contact=contact_digest(to) if to else None,
+        )
         try:
             self.delivery_log.record_failure(calendar_id, failure, int((now + FAILURE_MEMORY).timestamp()))
         except AlertError as error:

@@ -483,6 +483,9 @@ class DeliveryFailure:
     channel: str
     reason: str
     failed_at: str
+    # Which contact it was for (contact_digest), so that a changed contact starts clean without
+    # anyone deleting the entry; None for entries recorded before the digest was kept.
+    contact: str | None = None
 
 
 class DeliveryLogTable:
@@ -536,17 +539,11 @@ class DeliveryLogTable:
             )
         failures = [from_item(item) for item in response.get("Items", [])]
         return {
-            f["channel"]: DeliveryFailure(channel=f["channel"], reason=f["reason"], failed_at=f["failed_at"])
+            f["channel"]: DeliveryFailure(
+                channel=f["channel"], reason=f["reason"], failed_at=f["failed_at"], contact=f.get("contact")
+            )
             for f in failures
         }
-
-    def forget_failure(self, calendar_id: str, channel: str) -> None:
-        """A new address deserves a clean slate: its predecessor's failure no longer applies."""
-        with aws_call("dynamodb.DeleteItem"):
-            self._client.delete_item(
-                TableName=self._table_name,
-                Key={"calendar_id": {"S": calendar_id}, "entry": {"S": f"last-failure#{channel}"}},
-            )
 
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
         item = {"calendar_id": f"sms-message#{message_id}", "entry": "calendar", "owner": calendar_id}

@@ -204,6 +204,14 @@ def display_email(address: str) -> str:
         return address
 
 
+def contact_digest(contact: str) -> str:
+    """A stand-in for a contact where only its identity matters (which address a delivery
+    failure was for), so that the contact itself is not copied there."""
+    import hashlib  # noqa: PLC0415 - a few microseconds, but only the delivery paths need it
+
+    return hashlib.sha256(contact.encode()).hexdigest()[:32]
+
+
 def is_spam_prone(email: str) -> bool:
     """True for hotmail/outlook/live/msn in every country variant (hotmail.de, live.co.uk...)."""
     domain = email.rpartition("@")[2].lower()

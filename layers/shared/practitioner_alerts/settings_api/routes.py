@@ -16,7 +16,10 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -93,6 +96,7 @@ def _problem_content(description: str) -> dict[str, Any]:
 _DENIED: dict[int, Any] = {
     401: {"description": "No valid token", "content": {JSON: {"model": Unauthorized}}},
     403: _problem_content("The token does not list this calendar, or only as one to see"),
+    415: _problem_content("The body is not JSON (Content-Type application/json)"),
     422: _problem_content("Invalid request; one message per field"),
     503: _problem_content("A backing service is unavailable; retry"),
 }
@@ -159,6 +163,24 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
     ) -> Response[AlertSettingsView]:
         calendar_id = _calendar(app, calendar_id, administer=True)
         reply = service.replace_settings(calendar_id, settings, if_match=if_match, subject=_subject(app))
+        return _settings_response(200, reply)
+
+    @app.patch(
+        "/calendars/<calendar_id>/alert-settings",
+        summary="Change some of a calendar's alert settings (JSON Merge Patch): members sent change, null "
+        "switches off or back to the default, members left out stay",
+        responses=_responses(
+            200,
+            "Saved; warnings may advise on the contacts",
+            {412: "If-Match named an older revision: nothing was saved; load the settings again"},
+        ),
+        security=[{"jwt": []}],
+    )
+    def patch_alert_settings(
+        calendar_id: CalendarId, patch: AlertSettingsInput, if_match: IfMatch = None
+    ) -> Response[AlertSettingsView]:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        reply = service.patch_settings(calendar_id, patch, if_match=if_match, subject=_subject(app))
         return _settings_response(200, reply)
 
     @app.post(
@@ -256,6 +278,16 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         body = Problem(code="invalid_request", message="The request is not valid.", errors=problems)
         return _problem(422, body)
 
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def unsupported_media_type(_error: RequestUnsupportedContentType) -> Response[str]:
+        problem = FieldProblem(
+            field="content-type",
+            message=f"content-type: must be {JSON} (or {MERGE_PATCH} for PATCH), with a JSON body",
+        )
+        return _problem(
+            415, Problem(code="unsupported_media_type", message="The request is not JSON.", errors=[problem])
+        )
+
     # Powertools decodes a base64 body (API Gateway's form for non-text content) without
     # catching bytes that are not UTF-8; such a body is simply not JSON.
     @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
@@ -351,9 +383,26 @@ class SettingsApi:
             response = _refusal(403, "forbidden", denial)
         else:
             self.resolver.context["caller"] = caller  # cleared by resolve() when it returns
-            response = self.resolver.resolve(event, context)
+            response = self.resolver.resolve(_merge_patch_as_json(event), context)
+        # Answers carry contacts, patient names in headlines, or say who may see what: no
+        # browser, proxy or CDN keeps any of them.
+        response.setdefault("headers", {})["Cache-Control"] = "no-store"
         _log_access(event, calendar_id, caller, int(response.get("statusCode", 0)))
         return response
+
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _merge_patch_as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Merge Patch body is JSON; Powertools parses only bodies labelled application/json."""
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return event
+    content_type = str(headers.get("content-type", ""))
+    if not content_type.lower().startswith(MERGE_PATCH):
+        return event
+    return {**event, "headers": {**headers, "content-type": JSON + content_type[len(MERGE_PATCH) :]}}
 
 
 def _refusal(status: int, code: str, message: str) -> dict[str, Any]:

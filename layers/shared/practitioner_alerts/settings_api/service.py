@@ -37,6 +37,7 @@ from practitioner_alerts.domain.settings import (
     DEFAULT_SMS_COUNTRIES,
     CalendarSettings,
     ContactChannel,
+    contact_digest,
     display_email,
     entering,
 )
@@ -84,7 +85,6 @@ class AlertsFeed(Protocol):
 
 class DeliveryFailures(Protocol):
     def last_failures(self, calendar_id: str) -> dict[str, DeliveryFailure]: ...
-    def forget_failure(self, calendar_id: str, channel: str) -> None: ...
 
 
 class NotificationSink(Protocol):
@@ -128,10 +128,12 @@ def _view(
 ) -> AlertSettingsView:
     entered = set(settings.entered_channels)
     return AlertSettingsView(
+        # A failure shows only while its contact is the one entered: a fixed address starts
+        # clean without anyone deleting the old entry (no read-then-write on a save).
         last_delivery_failures={
             channel: DeliveryFailureView(reason=failure.reason, failed_at=failure.failed_at)
             for channel, failure in (failures or {}).items()
-            if channel in entered and channel in ("sms", "email")
+            if channel in entered and _failure_is_for(failure, settings.contact(channel))
         },
         calendar_id=settings.calendar_id,
         alert_email=display_email(settings.alert_email) if settings.alert_email else None,
@@ -193,6 +195,18 @@ def _new_salt() -> str:
     return secrets.token_hex(16)
 
 
+def _failure_is_for(failure: DeliveryFailure, contact: str | None) -> bool:
+    return contact is not None and failure.contact in (None, contact_digest(contact))
+
+
+def _entered_values(settings: CalendarSettings) -> dict[str, object]:
+    """What a practitioner enters, as it is saved now (without the proof of the contacts)."""
+    return {
+        field: getattr(settings, field)
+        for field in ("alert_email", "alert_mobile", "time_zone", "locale", "practitioner_name")
+    }
+
+
 def _until_next_hour(now: datetime) -> dict[str, str]:
     next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     return {"Retry-After": str(max(1, int((next_hour - now).total_seconds())))}
@@ -248,19 +262,46 @@ class SettingsService:
         if_match: str | None = None,
         subject: str | None = None,
     ) -> SettingsReply:
-        try:
-            entered = CalendarSettings.model_validate(
-                {"calendar_id": calendar_id, **update.model_dump()},
-                context=entering(self.sms_countries),
-            )
-        except ValidationError as error:
-            raise ApiProblem(
-                422, "invalid_settings", "The settings were not saved.", field_problems(error)
-            ) from error
+        """PUT: the settings become exactly ``update``; what it leaves out is off or default."""
+        return self._save(calendar_id, lambda _current: update.model_dump(), if_match, subject)
+
+    def patch_settings(
+        self,
+        calendar_id: str,
+        patch: AlertSettingsInput,
+        *,
+        if_match: str | None = None,
+        subject: str | None = None,
+    ) -> SettingsReply:
+        """PATCH with JSON Merge Patch (RFC 7396): a member sent changes that setting, ``null``
+        switches it off (or back to its default), a member left out stays as it is."""
+        changes = patch.model_dump(exclude_unset=True)
+
+        def merged(current: CalendarSettings) -> dict[str, object]:
+            return {**_entered_values(current), **changes}
+
+        return self._save(calendar_id, merged, if_match, subject)
+
+    def _save(
+        self,
+        calendar_id: str,
+        values_for: Callable[[CalendarSettings], Mapping[str, object]],
+        if_match: str | None,
+        subject: str | None,
+    ) -> SettingsReply:
         for _attempt in range(_WRITE_ATTEMPTS):
             read = self.settings.read(calendar_id)
             if if_match is not None and not etag_matches(if_match, read.revision):
                 raise ApiProblem(412, "stale_settings", STALE_MESSAGE, headers=_etag(read.revision))
+            try:
+                entered = CalendarSettings.model_validate(
+                    {**values_for(read.current), "calendar_id": calendar_id},
+                    context=entering(self.sms_countries),
+                )
+            except ValidationError as error:
+                raise ApiProblem(
+                    422, "invalid_settings", "The settings were not saved.", field_problems(error)
+                ) from error
             # A contact stays proven only while it is the very one that was proven.
             settings = entered.keeping_proof_of(read.settings)
             try:
@@ -272,7 +313,6 @@ class SettingsService:
         else:
             raise ApiProblem(503, "unavailable", "The settings are being changed right now; try again.")
         previous = read.current
-        self._forget_failures_of_changed_contacts(previous, settings)
         not_sent = self._verify_new_contacts(previous, settings, subject)
         return SettingsReply(_view(settings, not_sent=not_sent), revision_of(settings))
 
@@ -293,15 +333,6 @@ class SettingsService:
             if new and isinstance(self._issue_code(settings, channel, contact, subject), ApiProblem):
                 not_sent.append(channel)
         return tuple(not_sent)
-
-    def _forget_failures_of_changed_contacts(
-        self, previous: CalendarSettings, settings: CalendarSettings
-    ) -> None:
-        if self.delivery_log is None:
-            return
-        for channel in CONTACT_CHANNELS:
-            if previous.contact(channel) != settings.contact(channel):
-                self.delivery_log.forget_failure(settings.calendar_id, channel)
 
     # -- Verification ------------------------------------------------------------------------
     def request_code(
