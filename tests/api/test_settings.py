@@ -27,6 +27,12 @@ def test_a_calendar_without_settings_shows_the_defaults(client: ApiClient) -> No
         "practitioner_name": None,
         "channels": ["in_app"],
         "verification": {},
+        "visit_motive_in_email": False,
+        "explanations": {
+            "visit_motive_in_email": "Der Besuchsgrund ist eine Gesundheitsangabe. Schalten Sie ihn für "
+            "E-Mails nur ein, wenn das Postfach nur Ihnen und Ihrem Praxisteam zugänglich ist. Per SMS "
+            "wird er nie gesendet."
+        },
         "warnings": [
             {
                 "code": "no_contact",

@@ -122,6 +122,14 @@ def notifications_for(
         addresses.append(("email", settings.email_recipient))
     if in_app:
         addresses.append(("in_app", None))
+    # Only what each channel may carry: the motive goes by e-mail only where the calendar opted
+    # in, and never by SMS (its queue message does not even hold it).
+    without_motive = content.model_copy(update={"visit_motive": None}) if content.visit_motive else content
+    carried: dict[Channel, AlertContent] = {
+        "sms": without_motive,
+        "email": content if settings.visit_motive_in_email else without_motive,
+        "in_app": content,
+    }
     return [
         Notification(
             notification_id=notification_id(
@@ -129,7 +137,7 @@ def notifications_for(
             ),
             channel=channel,
             to=to,
-            alert=content,
+            alert=carried[channel],
             covered_by_email=channel == "sms" and settings.email_recipient is not None,
         )
         for channel, to in addresses

@@ -243,6 +243,9 @@ class CalendarSettings(BaseModel):
     # contact changed by any route, the API or a write around it, is pending until proven.
     verified_mobile: str | None = None
     verified_email: str | None = None
+    # The visit motive is health data: e-mails carry it only when the calendar opts in. SMS never
+    # do; the in-calendar feed sits behind the practitioner's login.
+    visit_motive_in_email: bool = False
 
     @field_validator(
         "alert_email", "alert_mobile", "verified_email", "verified_mobile", "practitioner_name", mode="before"
@@ -260,6 +263,11 @@ class CalendarSettings(BaseModel):
             if problem is not None:
                 raise ValueError(problem)
         return value
+
+    @field_validator("visit_motive_in_email", mode="before")
+    @classmethod
+    def _off_unless_on(cls, value: object) -> object:
+        return False if value is None else value
 
     @field_validator("time_zone", mode="before")
     @classmethod

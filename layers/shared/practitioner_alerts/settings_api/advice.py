@@ -121,3 +121,28 @@ def advice_for(settings: CalendarSettings, not_sent: tuple[ContactChannel, ...] 
                 Advice(code="verification_not_sent", message=_NOT_SENT[settings.locale], channel=channel)
             )
     return advice
+
+
+_VISIT_MOTIVE_IN_EMAIL: dict[Locale, str] = {
+    "de": (
+        "Der Besuchsgrund ist eine Gesundheitsangabe. Schalten Sie ihn für E-Mails nur ein, wenn "
+        "das Postfach nur Ihnen und Ihrem Praxisteam zugänglich ist. Per SMS wird er nie gesendet."
+    ),
+    "en": (
+        "The reason for the visit is health information. Switch it on for e-mails only if no one but "
+        "you and your practice team can read this mailbox. It is never sent by SMS."
+    ),
+    "fr": (
+        "Le motif de consultation est une donnée de santé. Ne l'activez pour les e-mails que si seuls "
+        "vous et l'équipe de votre cabinet avez accès à cette boîte. Il n'est jamais envoyé par SMS."
+    ),
+    "it": (
+        "Il motivo della visita è un dato sanitario. Lo attivi per le e-mail solo se questa casella "
+        "è accessibile soltanto a lei e al personale dello studio. Non viene mai inviato via SMS."
+    ),
+}
+
+
+def explanations_for(locale: Locale) -> dict[str, str]:
+    """What the settings that need one mean, by field name, in the calendar's language."""
+    return {"visit_motive_in_email": _VISIT_MOTIVE_IN_EMAIL[locale]}

@@ -36,6 +36,13 @@ class AlertSettingsInput(BaseModel):
     locale: Annotated[
         str | None, Field(max_length=_BOUND, json_schema_extra={"enum": [*SUPPORTED_LOCALES, None]})
     ] = None
+    visit_motive_in_email: Annotated[
+        bool | None,
+        Field(
+            description="Whether alert e-mails name the visit motive (health data); off unless set to "
+            "true. SMS never carry it. The view's explanations say so in the calendar's language"
+        ),
+    ] = None
     practitioner_name: Annotated[
         str | None,
         Field(
@@ -90,6 +97,14 @@ class AlertSettingsView(BaseModel):
         description="Per contact entered: pending until the code sent to it is confirmed (no alerts go "
         "to it meanwhile), then verified",
         examples=[{"sms": "pending", "email": "verified"}],
+    )
+    visit_motive_in_email: bool = Field(
+        default=False, description="Alert e-mails name the visit motive (health data) only when true"
+    )
+    explanations: dict[str, str] = Field(
+        default_factory=dict,
+        description="What a setting means, in the calendar's language, by field name",
+        examples=[{"visit_motive_in_email": "The reason for the visit is health information. ..."}],
     )
     warnings: list[Advice]
     last_delivery_failures: dict[Literal["sms", "email"], DeliveryFailureView] = Field(

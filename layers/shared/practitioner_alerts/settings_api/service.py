@@ -51,7 +51,7 @@ from practitioner_alerts.domain.verification import (
 )
 from practitioner_alerts.errors import AlertError
 from practitioner_alerts.realtime import channel_for
-from practitioner_alerts.settings_api.advice import advice_for
+from practitioner_alerts.settings_api.advice import advice_for, explanations_for
 from practitioner_alerts.settings_api.models import (
     AlertRead,
     AlertSettingsInput,
@@ -143,6 +143,8 @@ def _view(
         locale=settings.locale,
         practitioner_name=settings.practitioner_name,
         channels=[*settings.channels, "in_app"],
+        visit_motive_in_email=settings.visit_motive_in_email,
+        explanations=explanations_for(settings.locale),
         verification={
             channel: "verified" if settings.is_verified(channel) else "pending"
             for channel in settings.entered_channels
@@ -203,7 +205,14 @@ def _entered_values(settings: CalendarSettings) -> dict[str, object]:
     """What a practitioner enters, as it is saved now (without the proof of the contacts)."""
     return {
         field: getattr(settings, field)
-        for field in ("alert_email", "alert_mobile", "time_zone", "locale", "practitioner_name")
+        for field in (
+            "alert_email",
+            "alert_mobile",
+            "time_zone",
+            "locale",
+            "practitioner_name",
+            "visit_motive_in_email",
+        )
     }
 
 
