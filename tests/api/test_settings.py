@@ -198,7 +198,19 @@ def test_bad_email_addresses_are_refused_naming_the_field(
 # ------------------------------------------------------------------------------------------------
 # Time zone and locale
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("time_zone", ["Mars/Olympus_Mons", "Berlin", "CEST", "Europe/berlin"])
+@pytest.mark.parametrize(
+    "time_zone",
+    [
+        "Mars/Olympus_Mons",
+        "Berlin",
+        "CEST",
+        "Europe/berlin",
+        "localtime",
+        "Factory",
+        "Europe/Kiev",
+        "US/Eastern",
+    ],
+)
 def test_unknown_time_zones_are_refused(client: ApiClient, time_zone: str) -> None:
     reply = client.put(SETTINGS, {"time_zone": time_zone})
     assert reply.status == 422
@@ -409,3 +421,12 @@ def test_an_address_stored_before_the_ascii_rule_is_still_read() -> None:
     assert CalendarSettings.model_validate(
         {"calendar_id": "cal-a", "alert_email": "a@bücher.de"}
     ).alert_email == ("a@xn--bcher-kva.de")
+
+
+@pytest.mark.parametrize("time_zone", ["Europe/Kyiv", "America/New_York", "UTC", "Europe/Zurich"])
+def test_canonical_time_zones_are_accepted(client: ApiClient, time_zone: str) -> None:
+    assert client.put(SETTINGS, {"time_zone": time_zone}).status == 200
+
+
+def test_a_time_zone_stored_under_an_alias_still_reads() -> None:
+    assert CalendarSettings(calendar_id="cal-a", time_zone="Europe/Kiev").time_zone == "Europe/Kiev"

@@ -838,3 +838,17 @@ def test_sms_go_to_the_eu_eea_switzerland_and_the_uk_unless_configured(template:
     for function in ("SettingsApiFunction", "SenderFunction"):
         variables = props(template, function)["Environment"]["Variables"]
         assert variables["SMS_ALLOWED_COUNTRIES"] == {"Ref": "SmsAllowedCountries"}, function
+
+
+def test_the_routes_that_send_have_a_smaller_throttle_of_their_own(template: dict[str, Any]) -> None:
+    api = props(template, "SettingsHttpApi")
+    default = api["DefaultRouteSettings"]
+    routes = api["RouteSettings"]
+    assert set(routes) <= SETTINGS_API_ROUTES
+    for route in (
+        "POST /calendars/{calendar_id}/alert-settings/test",
+        "POST /calendars/{calendar_id}/alert-settings/verification",
+        "POST /calendars/{calendar_id}/alert-settings/verification/confirm",
+    ):
+        assert routes[route]["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
+        assert routes[route]["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route

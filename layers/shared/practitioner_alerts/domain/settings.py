@@ -123,6 +123,17 @@ def _known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+@cache
+def canonical_time_zones() -> frozenset[str]:
+    """IANA's canonical zones (zone1970.tab and zone.tab, as tzdata ships them) and UTC: no
+    backward-compatible aliases (Europe/Kiev, US/Eastern), no pseudo-zones (localtime, Factory)."""
+    zones = {"UTC", "Etc/UTC"}
+    for table in ("zone1970.tab", "zone.tab"):
+        text = resources.files("tzdata.zoneinfo").joinpath(table).read_text(encoding="utf-8")
+        zones.update(line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#"))
+    return frozenset(zones)
+
+
 def normalize_mobile(raw: str, region: str) -> str:
     """E.164 form of a mobile number, or ValueError saying what is wrong with it."""
     # Imported on the first number checked, not with the module (~15 ms): the sender and the
@@ -281,8 +292,10 @@ class CalendarSettings(BaseModel):
 
     @field_validator("time_zone")
     @classmethod
-    def _iana_time_zone(cls, value: str) -> str:
-        if value not in _known_time_zones():
+    def _iana_time_zone(cls, value: str, info: ValidationInfo) -> str:
+        # Entered, only a canonical name; stored under an alias, it still alerts.
+        known = canonical_time_zones() if info.context is not None else _known_time_zones()
+        if value not in known:
             raise ValueError("is not an IANA time zone name such as Europe/Berlin")
         try:
             ZoneInfo(value)
