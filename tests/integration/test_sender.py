@@ -121,10 +121,17 @@ def test_the_feed_entry_needs_no_idempotency_record_and_still_appears_once(sende
 
 
 def test_sms_leaves_out_the_visit_motive_and_the_email_names_the_calendar(sender: AlertSender) -> None:
-    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    opted_in = WEBER.model_copy(update={"visit_motive_in_email": True})
+    sender.handle(sqs_event(notifications_for(booking(), opted_in, in_app=False)), None)
     (_, text), (_, mail) = sender.sms.outbox[0], sender.email.outbox[0]
     assert "Erstuntersuchung" not in text and "M. Müller" in text and "12:00" in text
     assert "Dr. Anna Weber" in mail.text and "Erstuntersuchung" in mail.text
+
+
+def test_without_the_opt_in_the_email_leaves_out_the_visit_motive(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    (_, mail) = sender.email.outbox[0]
+    assert "Erstuntersuchung" not in mail.text and "Erstuntersuchung" not in mail.html
 
 
 def test_invalid_number_is_parked_with_its_reason_and_email_still_goes(sender: AlertSender) -> None:
@@ -358,3 +365,48 @@ def test_the_sms_cap_is_spent_in_segments(sender: AlertSender) -> None:
     [text] = [text for _to, text in sender.sms.outbox]
     assert sender.delivery_log.segments_spent == [count_segments(text).segments]
     assert count_segments(text).segments == 2
+
+
+@dataclasses.dataclass
+class SettingsNow:
+    calendars: dict[str, CalendarSettings]
+
+    def get(self, calendar_id: str) -> CalendarSettings | None:
+        return self.calendars.get(calendar_id)
+
+
+def test_a_contact_deleted_after_the_alert_was_queued_gets_nothing() -> None:
+    queued = notifications_for(booking(), WEBER, in_app=True)
+    now = WEBER.model_copy(update={"alert_mobile": None, "verified_mobile": None})
+    sender = fake_sender(settings=SettingsNow({"cal-dr-weber": now}))
+    response = sender.handle(sqs_event(queued), None)
+    assert response == {"batchItemFailures": []}
+    assert sender.sms.outbox == []  # deleted: nothing more goes to it
+    assert [to for to, _ in sender.email.outbox] == ["praxis.weber@example.com"]
+    assert len(sender.feed.entries) == 1 and sender.parking.parked == []
+
+
+def test_a_contact_changed_after_the_alert_was_queued_gets_nothing() -> None:
+    queued = notifications_for(booking(), WEBER, in_app=False)
+    moved = WEBER.model_copy(update={"alert_email": "neu@example.com"})  # pending, not proven
+    sender = fake_sender(settings=SettingsNow({"cal-dr-weber": moved}))
+    sender.handle(sqs_event(queued), None)
+    assert sender.email.outbox == [] and len(sender.sms.outbox) == 1
+
+
+def test_a_code_goes_only_while_its_contact_is_still_pending() -> None:
+    code = booking().model_copy(update={"kind": "verification", "verification_code": "123456"})
+    pending = CalendarSettings(calendar_id="cal-dr-weber", alert_mobile="+4915123456789")
+    [notification] = [
+        n.model_copy(update={"to": "+4915123456789", "channel": "sms"})
+        for n in notifications_for(code, WEBER, in_app=False)
+        if n.channel == "sms"
+    ]
+    still = fake_sender(settings=SettingsNow({"cal-dr-weber": pending}))
+    still.handle(sqs_event([notification]), None)
+    assert len(still.sms.outbox) == 1
+    deleted = fake_sender(
+        settings=SettingsNow({"cal-dr-weber": CalendarSettings(calendar_id="cal-dr-weber")})
+    )
+    deleted.handle(sqs_event([notification]), None)
+    assert deleted.sms.outbox == []

@@ -438,7 +438,10 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
         "SenderEmail",
         "SesConfigurationSetResource",
         "AlertsChannelNamespace",
+        "CalendarSettingsTable",
     }
+    # Only to look, before each SMS and e-mail, whether the contact is still the calendar's.
+    assert allowed_actions_on(template, "SenderFunction", "CalendarSettingsTable") == {"dynamodb:GetItem"}
     assert allowed_actions_on(template, "SenderFunction", "AlertsChannelNamespace") == {
         "appsync:EventPublish"
     }
@@ -462,7 +465,6 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
         "dynamodb:UpdateItem",
     }
     for forbidden in (
-        "CalendarSettingsTable",
         "AppointmentsTable",
         "StreamDeadLetterQueue",
     ):

@@ -70,6 +70,8 @@ class SenderConfig(_FromEnvironment):
     # AppSync Events' HTTP publish endpoint, https://<Dns.Http>/event.
     realtime_publish_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+/event$")]
     sms_allowed_countries: CountryList
+    # Read before each SMS and e-mail: a contact deleted since the alert was queued gets nothing.
+    settings_table_name: str
 
     @property
     def sms_countries(self) -> frozenset[str]:

@@ -41,7 +41,12 @@ from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
 from practitioner_alerts.domain.notifications import AlertContent, Notification
-from practitioner_alerts.domain.settings import DEFAULT_SMS_COUNTRIES, contact_digest, sms_country
+from practitioner_alerts.domain.settings import (
+    DEFAULT_SMS_COUNTRIES,
+    CalendarSettings,
+    contact_digest,
+    sms_country,
+)
 from practitioner_alerts.errors import (
     AlertError,
     MalformedRecord,
@@ -82,6 +87,10 @@ class DeliveryLog(Protocol):
     ) -> bool: ...
     def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None: ...
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
+
+
+class CurrentSettings(Protocol):
+    def get(self, calendar_id: str) -> CalendarSettings | None: ...
 
 
 class AlertPush(Protocol):
@@ -139,6 +148,10 @@ class AlertSender:
     clock: Callable[[], datetime] = field(default=_utc_now)
     # Countries whose numbers may get an SMS (SmsAllowedCountries).
     sms_countries: frozenset[str] = DEFAULT_SMS_COUNTRIES
+    # The calendar's settings as they are now, read before each SMS and e-mail: a contact
+    # deleted or changed after the alert was queued (a queue held up by an outage, say) gets
+    # nothing more. Without it, what the detector queued is sent.
+    settings: CurrentSettings | None = None
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
         config = IdempotencyConfig(
@@ -228,6 +241,8 @@ class AlertSender:
 
     def _deliver(self, notification: Notification) -> dict[str, str]:
         alert = notification.alert
+        if notification.channel != "in_app" and not self._still_wanted(notification):
+            return {"message_id": "not-sent:contact-changed"}
         try:
             if notification.channel == "sms":
                 message_id = self._send_sms(notification)
@@ -258,6 +273,35 @@ class AlertSender:
         )
         metrics.add_metric(name=f"Delivered_{notification.channel}", unit=MetricUnit.Count, value=1)
         return {"message_id": message_id}
+
+    def _still_wanted(self, notification: Notification) -> bool:
+        """False when the calendar no longer has this contact, proven (an alert) or pending (its
+        code): then nothing goes to it, and the message leaves the queue."""
+        if self.settings is None or notification.channel == "in_app" or notification.to is None:
+            return True
+        alert = notification.alert
+        current = self.settings.get(alert.calendar_id)
+        channel = notification.channel
+        if current is None:
+            wanted = False
+        elif alert.kind == "verification":
+            wanted = current.contact(channel) == notification.to and not current.is_verified(channel)
+        else:
+            wanted = (
+                current.sms_recipient if channel == "sms" else current.email_recipient
+            ) == notification.to
+        if not wanted:
+            logger.info(
+                "not sent: the calendar's contact changed since the alert was queued",
+                extra={
+                    "notification_id": notification.notification_id,
+                    "calendar_id": alert.calendar_id,
+                    "channel": channel,
+                    "kind": alert.kind,
+                },
+            )
+            metrics.add_metric(name="NotSentContactChanged", unit=MetricUnit.Count, value=1)
+        return wanted
 
     def _send_sms(self, notification: Notification) -> str:
         alert = notification.alert
