@@ -882,6 +882,8 @@ def example_inputs() -> CostInputs:
         calls={
             **realtime_calls,
             "dynamodb.BatchGetItem@settings": detector_invocations,
+            # The sender's check, before each SMS and e-mail, that the contact is still wanted.
+            "dynamodb.GetItem@settings": sms + emails,
             "dynamodb.PutItem@idempotency": notifications,
             "dynamodb.UpdateItem@idempotency": notifications,
             "dynamodb.UpdateItem@delivery_log": sms,
