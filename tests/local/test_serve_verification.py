@@ -1,5 +1,7 @@
 """Black box: against a running ``serve``, a newly entered mobile number gets only its code
-(visible in the outbox) until the code is confirmed; then the next online booking reaches it."""
+(visible in the outbox) until the code is confirmed; then the next online booking reaches it.
+Then the settings API's guards over plain HTTP: ETag and If-Match, PATCH, the country and name
+rules, 415 and no-store."""
 
 from __future__ import annotations
 
@@ -120,7 +122,47 @@ def test_enter_the_number_confirm_the_code_and_the_next_booking_is_delivered() -
         delivered = eventually(lambda: [m for m in sms_to_mobile() if m["appointment_id"] == "apt-after"])
         assert "Neuer Online-Termin" in delivered[0]["text"]
         assert [m["appointment_id"][:7] for m in sms_to_mobile()] == ["verify-", "apt-aft"]
+
+        check_the_settings_api_guards(api_port, token)
     finally:
         process.send_signal(signal.SIGTERM)
         _stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr
+
+
+def api_call(
+    method: str, url: str, token: str, body: bytes | None, headers: dict[str, str]
+) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(
+        url, data=body, method=method, headers={"Authorization": f"Bearer {token}", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status), dict(response.headers), json.load(response)
+    except urllib.error.HTTPError as error:
+        return int(error.code), dict(error.headers), json.load(error)
+
+
+def check_the_settings_api_guards(api_port: int, token: str) -> None:
+    """ETag and If-Match, PATCH, the country list, the name rule, 415 and no-store, over HTTP."""
+    url = f"http://{LOOPBACK}:{api_port}/settings-api/calendars/{CALENDAR}/alert-settings"
+    as_json = {"Content-Type": "application/json"}
+    status, headers, current = api_call("GET", url, token, None, {})
+    assert status == 200 and headers["Cache-Control"] == "no-store" and headers["ETag"].startswith('"')
+
+    stale = json.dumps({"alert_mobile": MOBILE, "locale": "fr"}).encode()
+    status, _, refused = api_call("PUT", url, token, stale, {**as_json, "If-Match": '"old"'})
+    assert status == 412 and refused["code"] == "stale_settings"
+
+    merge = {"Content-Type": "application/merge-patch+json", "If-Match": headers["ETag"]}
+    status, _, patched = api_call("PATCH", url, token, json.dumps({"locale": "en"}).encode(), merge)
+    assert status == 200 and patched["locale"] == "en" and patched["alert_mobile"] == current["alert_mobile"]
+    assert patched["verification"] == current["verification"]
+
+    bad = json.dumps({"alert_mobile": "+881631234567", "practitioner_name": "www.gewinn.example"}).encode()
+    status, _, invalid = api_call("PATCH", url, token, bad, {"Content-Type": "application/merge-patch+json"})
+    assert status == 422
+    assert {e["field"] for e in invalid["errors"]} == {"alert_mobile", "practitioner_name"}
+
+    status, _, unsupported = api_call("PUT", url, token, b"alert_mobile=1", {"Content-Type": "text/plain"})
+    assert status == 415 and unsupported["errors"][0]["field"] == "content-type"
