@@ -224,6 +224,8 @@ def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
             "changes": economy.changes,
             # pushes the sender published per feed entry it wrote (the pipeline run, no faults)
             "pushes_per_feed_entry": economy.pushes_per_feed_entry,
+            # SNS/SES acceptance -> idempotency completion, ms (the one window of a resend)
+            "send_window_ms": economy.send_window_ms,
             "messages": economy.messages,
             "delivered": economy.delivered,
             "floor": economy.floor,

@@ -62,6 +62,10 @@ class CallCounter:
     emails: int = 0
     tables: dict[str, str] = field(default_factory=dict)  # physical name -> logical id
     log_bytes: Counter[str] = field(default_factory=Counter)  # what each function wrote
+    # The exactly-once window: from SNS/SES accepting a message to its idempotency record's
+    # completion (the next UpdateItem on the idempotency table), in seconds.
+    send_windows: list[float] = field(default_factory=list)
+    _accepted_at: float | None = None
     _function: str | None = None
 
     def scope(self, name: str) -> Any:
@@ -97,9 +101,15 @@ class CallCounter:
         if params is None or "Error" in parsed:
             return
         service, operation = model.service_model.service_id.hyphenize(), model.name
+        table = self.tables.get(str(params.get("TableName")))
+        completion = (service, operation, table) == ("dynamodb", "UpdateItem", "IdempotencyTable")
+        if completion and self._accepted_at:
+            self.send_windows.append(time.monotonic() - self._accepted_at)
+            self._accepted_at = None
         if (service, operation) in DELIVERIES:
             text = accepted_text(service, params)
-            self.accepted.append((time.monotonic(), text))
+            self._accepted_at = time.monotonic()
+            self.accepted.append((self._accepted_at, text))
             if service == "sns":
                 number = phonenumbers.parse(str(params["PhoneNumber"]))
                 country = phonenumbers.region_code_for_number(number) or "unknown"
@@ -147,6 +157,16 @@ class CallEconomy:
     # events the sender published to the real-time endpoint, and the feed entries they carry
     pushes: int = 0
     feed_entries: int = 0
+    send_windows_ms: tuple[float, ...] = ()  # acceptance -> idempotency completion, each message
+
+    @property
+    def send_window_ms(self) -> dict[str, float]:
+        """p50, p99 and the longest window in which a lost response could send a message twice."""
+        ordered = sorted(self.send_windows_ms)
+        if not ordered:
+            return {}
+        pick = lambda q: ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]  # noqa: E731
+        return {"p50": round(pick(0.5), 2), "p99": round(pick(0.99), 2), "max": round(ordered[-1], 2)}
 
     @property
     def pushes_per_feed_entry(self) -> float:
@@ -199,6 +219,7 @@ def call_economy(changes: int, *, calendars: int = CALENDARS, seed: int = SEED) 
         log_bytes=dict(counter.log_bytes),
         pushes=pushes,
         feed_entries=feed_writes,
+        send_windows_ms=tuple(window * 1000 for window in counter.send_windows),
     )
 
 

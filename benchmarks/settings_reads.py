@@ -71,7 +71,7 @@ class PerRecordDetector(AlertDetector):
 
 
 class NullQueue:
-    def enqueue_in_order(self, per_record: Any) -> QueueOutcome:
+    def enqueue_in_order(self, per_record: Any, time_for_a_call: Any = None) -> QueueOutcome:
         return QueueOutcome()
 
 

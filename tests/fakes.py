@@ -7,7 +7,7 @@ would: what they hold is what went out.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,11 @@ class FakeQueue:
                 raise self.failure("queue said no")
         self.sent.extend(notifications)
 
-    def enqueue_in_order(self, per_record: Sequence[Sequence[Notification]]) -> QueueOutcome:
+    def enqueue_in_order(
+        self, per_record: Sequence[Sequence[Notification]], time_for_a_call: Callable[[], bool] = lambda: True
+    ) -> QueueOutcome:
+        if not time_for_a_call():
+            return QueueOutcome(retry_from=0, retry_reason="out of time") if per_record else QueueOutcome()
         self.requests += 1
         rejected: dict[int, str] = {}
         for index, notifications in enumerate(per_record):

@@ -101,6 +101,21 @@ def test_a_batch_of_alerts_is_queued_ten_notifications_to_a_request() -> None:
     assert len(receive_all(url)) == 21
 
 
+def test_no_request_starts_once_the_invocation_may_end_before_it_does() -> None:
+    url = make_fifo_queue("notifications")
+    sqs = client("sqs")
+    sent = _requests(sqs)
+    answers = iter([True, False])
+
+    outcome = NotificationQueue(sqs, url).enqueue_in_order(
+        _alerts(*(f"apt-{i}" for i in range(7))), lambda: next(answers)
+    )
+
+    assert [len(entries) for entries in sent] == [10]
+    # The 11th notification belongs to the fourth alert: it and all after it come again.
+    assert outcome.retry_from == 3 and outcome.retry_reason.startswith("out of time")
+
+
 def test_a_second_change_to_the_same_appointment_starts_a_new_request() -> None:
     sqs = client("sqs")
     sent = _requests(sqs)

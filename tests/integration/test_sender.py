@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -410,3 +411,50 @@ def test_a_code_goes_only_while_its_contact_is_still_pending() -> None:
     )
     deleted.handle(sqs_event([notification]), None)
     assert deleted.sms.outbox == []
+
+
+@dataclass
+class _Clock:
+    """A Lambda context whose remaining time is read off a script, one value per look."""
+
+    remaining_ms: list[int]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms.pop(0) if len(self.remaining_ms) > 1 else self.remaining_ms[0]
+
+
+def test_with_too_little_time_left_a_message_goes_back_untouched_instead_of_half_sent() -> None:
+    # 7 s a call, 6 calls a message and one for the back-off: 49 s are needed to start one.
+    sender = fake_sender(longest_call_seconds=7)
+    notifications = notifications_for(booking(), WEBER, in_app=False)
+
+    response = sender.handle(sqs_event(notifications), _Clock([48_999]))  # type: ignore[arg-type]
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
+    assert sender.sms.outbox == [] and sender.email.outbox == [] and sender.parking.parked == []
+    assert [count for _, count in sender.in_flight.postponed] == [1, 1]  # back soon, not in 6 min
+
+
+def test_the_time_left_is_checked_before_each_message() -> None:
+    sender = fake_sender(longest_call_seconds=7)
+    sms, email = notifications_for(booking(), WEBER, in_app=False)
+    other = notifications_for(booking("apt-2002"), WEBER, in_app=False)[1]
+
+    # Enough for the first message, then no more.
+    response = sender.handle(sqs_event([sms, email, other]), _Clock([60_000, 30_000]))  # type: ignore[arg-type]
+
+    assert [to for to, _ in sender.sms.outbox] == ["+4915123456789"]
+    assert sender.email.outbox == []
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
+
+
+def test_out_of_time_on_the_last_receive_is_handed_back_not_parked() -> None:
+    sender = fake_sender(longest_call_seconds=7, max_receives=10)
+    (sms,) = notifications_for(booking(), WEBER.model_copy(update={"alert_email": None}), in_app=False)
+    event = sqs_event([sms])
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "10"
+
+    response = sender.handle(event, _Clock([1_000]))  # type: ignore[arg-type]
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert sender.parking.parked == []

@@ -112,3 +112,34 @@ def test_a_lone_record_whose_settings_read_is_throttled_is_a_partial_response_no
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "1"}]}
     assert alerts.parking.parked == [] and alerts.queue.sent == []
+
+
+class _Remaining:
+    def __init__(self, milliseconds: int) -> None:
+        self.milliseconds = milliseconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.milliseconds
+
+
+def test_with_too_little_time_left_for_another_request_the_rest_of_the_batch_comes_again() -> None:
+    # 7 s a call: a queue request and a parking request need 14 s; the first request of an
+    # invocation always goes, so that every invocation gets somewhere.
+    alerts = AlertDetector(
+        settings=FakeSettings({WEBER.calendar_id: WEBER}),
+        queue=FakeQueue(),
+        parking=FakeParkingLot(),
+        window=timedelta(hours=24),
+        in_app_feed=True,
+        longest_call_seconds=7,
+    )
+    event = {"Records": [booking(1, "apt-1"), booking(2, "apt-bad", starts_at={"S": "9999-12-31T23:00:00Z"})]}
+
+    response = alerts.handle(event, _Remaining(13_999))  # type: ignore[arg-type]
+
+    # apt-1 was queued; parking the bad record would need another request: it comes again.
+    assert response == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert {n.alert.appointment_id for n in alerts.queue.sent} == {"apt-1"}
+    assert alerts.parking.parked == []
+    assert alerts.handle(event, _Remaining(14_000)) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert len(alerts.parking.parked) == 1

@@ -8,14 +8,16 @@ The template is read with the local runtime's loader, which turns CloudFormation
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from samtranslator.translator.transform import transform as sam_transform
 
 from practitioner_alerts.domain.settings import DEFAULT_SMS_COUNTRIES
-from practitioner_alerts_local.template import load_template
+from practitioner_alerts_local.template import StackContext, Template, load_template
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -76,7 +78,7 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def policy_statements(template: dict[str, Any], function_id: str) -> Iterator[dict[str, Any]]:
+def all_statements(template: dict[str, Any], function_id: str) -> Iterator[dict[str, Any]]:
     policies = props(template, function_id).get("Policies", [])
     for policy in as_list(policies):
         assert isinstance(policy, dict), (
@@ -84,6 +86,15 @@ def policy_statements(template: dict[str, Any], function_id: str) -> Iterator[di
             f"templates, so every action and resource is visible here ({policy!r})"
         )
         yield from as_list(policy["Statement"])
+
+
+def policy_statements(template: dict[str, Any], function_id: str) -> Iterator[dict[str, Any]]:
+    """What a function's own policy allows (its Deny statements narrow what SAM adds)."""
+    return (s for s in all_statements(template, function_id) if s["Effect"] == "Allow")
+
+
+def deny_statements(template: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
+    return [s for s in all_statements(template, function_id) if s["Effect"] == "Deny"]
 
 
 def allowed_actions_on(template: dict[str, Any], function_id: str, logical_id: str) -> set[str]:
@@ -386,6 +397,73 @@ def test_no_wildcard_actions(template: dict[str, Any], function_id: str) -> None
         assert "NotAction" not in statement and "NotResource" not in statement, statement
         for action in as_list(statement["Action"]):
             assert "*" not in action, f"{function_id}: wildcard action {action!r}"
+
+
+@pytest.fixture(scope="module")
+def transformed(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The template as CloudFormation gets it after SAM's transform (as `sam deploy` sends it)."""
+    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    document = load_template(TEMPLATE_PATH)
+    for resource in document["Resources"].values():
+        properties = resource.get("Properties", {})
+        for uri in ("CodeUri", "ContentUri"):  # `sam package` puts the code in S3 first
+            if uri in properties:
+                properties[uri] = "s3://artifacts/code.zip"
+
+    class NoManagedPolicyLookup:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    parameters = {"SenderEmail": "alerts@example.com", "JwtIssuer": "https://issuer", "JwtAudience": "a"}
+    result: dict[str, Any] = sam_transform(document, parameters, NoManagedPolicyLookup())
+    return result
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+MANAGED = "arn:aws:iam::aws:policy/"
+# What SAM attaches to every function, and why each is acceptable: logs to the function's own
+# log group (CreateLogGroup/PutLogEvents on "*" in AWS's policy, but LoggingConfig names ours) and
+# X-Ray segments (write-only, no data read).
+EVERY_FUNCTION = {f"{MANAGED}service-role/AWSLambdaBasicExecutionRole", f"{MANAGED}AWSXrayWriteOnlyAccess"}
+# Each event source's policy, with the wildcard actions in it (Resource "*") and the Deny that
+# keeps them to our own resource.
+EVENT_SOURCE_POLICIES = {
+    "SenderFunction": (
+        f"{MANAGED}service-role/AWSLambdaSQSQueueExecutionRole",
+        {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+        {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
+    ),
+    "DetectorFunction": (
+        f"{MANAGED}service-role/AWSLambdaDynamoDBExecutionRole",
+        # dynamodb:ListStreams has no resource to scope to; it lists stream ARNs, no records.
+        {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"},
+        {"Fn::GetAtt": ["AppointmentsTable", "StreamArn"]},
+    ),
+}
+
+
+@pytest.mark.parametrize("function_id", [*FUNCTIONS, "RealtimeSubscribeFunction"])
+def test_the_deployed_roles_carry_only_the_managed_policies_accounted_for(
+    template: dict[str, Any], transformed: dict[str, Any], function_id: str
+) -> None:
+    role = transformed["Resources"][f"{function_id}Role"]["Properties"]
+    expected = set(EVERY_FUNCTION)
+    if function_id in EVENT_SOURCE_POLICIES:
+        policy, wildcards, own = EVENT_SOURCE_POLICIES[function_id]
+        expected.add(policy)
+        (deny,) = [s for s in deny_statements(template, function_id) if s.get("NotResource") == own]
+        assert set(as_list(deny["Action"])) >= wildcards
+    assert set(role["ManagedPolicyArns"]) == expected
+
+
+def test_the_sender_may_publish_to_phone_numbers_but_to_no_topic(template: dict[str, Any]) -> None:
+    denied = [s for s in deny_statements(template, "SenderFunction") if s["Action"] == "sns:Publish"]
+    assert [s["Resource"] for s in denied] == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]
 
 
 @pytest.mark.parametrize("function_id", FUNCTIONS)
@@ -708,8 +786,56 @@ def test_bounces_and_failed_sms_reach_the_delivery_events_function(template: dic
     assert destination["SnsDestination"]["TopicARN"] == {"Ref": "DeliveryEventsTopic"}
     events = props(template, "DeliveryEventsFunction")["Events"]
     assert events["EmailDeliveryEvents"]["Properties"]["Topic"] == {"Ref": "DeliveryEventsTopic"}
-    assert events["SmsFailureReceipts"]["Properties"]["LogGroupName"] == {"Ref": "SmsFailureLogGroup"}
+    # The group this stack created, or, in a second stack, the owner's group of the same name.
+    owned, shared = events["SmsFailureReceipts"]["Properties"]["LogGroupName"]["Fn::If"][1:]
+    assert owned == {"Ref": "SmsFailureLogGroup"}
+    assert shared == props(template, "SmsFailureLogGroup")["LogGroupName"]
     assert props(template, "DeliveryEventsTopic")["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+
+
+# Properties that name a resource for the whole account and region.
+PHYSICAL_NAMES = {
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::SES::ConfigurationSet": "Name",
+    "AWS::Serverless::LayerVersion": "LayerName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Serverless::Function": "FunctionName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+}
+
+
+def physical_names(stack_name: str, overrides: dict[str, str]) -> set[tuple[str, str]]:
+    document = load_template(TEMPLATE_PATH)
+    resolved = Template(document, StackContext(stack_name, "eu-central-1", "123456789012"), overrides)
+    names = set()
+    for resource in document["Resources"].values():
+        condition = resource.get("Condition")
+        if condition and not resolved.condition(condition):
+            continue
+        prop = PHYSICAL_NAMES.get(resource["Type"])
+        if prop and prop in resource.get("Properties", {}):
+            names.add((resource["Type"], str(resolved.resolve(resource["Properties"][prop]))))
+    return names
+
+
+def test_dev_and_prod_deploy_side_by_side_in_one_account_and_region() -> None:
+    # As samconfig.toml sets them up, with prod told that dev owns the account-wide SMS receipts.
+    config = tomllib.loads((TEMPLATE_PATH.parent / "samconfig.toml").read_text("utf-8"))
+
+    def overrides(env: str) -> dict[str, str]:
+        pairs = config[env]["deploy"]["parameters"]["parameter_overrides"]
+        return dict(pair.split("=", 1) for pair in pairs)
+
+    dev = physical_names(config["dev"]["deploy"]["parameters"]["stack_name"], overrides("dev"))
+    prod = physical_names(
+        config["prod"]["deploy"]["parameters"]["stack_name"],
+        {**overrides("prod"), "OwnsSmsDeliveryLogs": "false"},
+    )
+    assert ("AWS::Logs::LogGroup", "sns/eu-central-1/123456789012/DirectPublishToPhoneNumber/Failure") in dev
+    assert dev & prod == set()
 
 
 def test_every_checkov_skip_says_why() -> None:

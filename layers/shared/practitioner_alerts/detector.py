@@ -8,7 +8,7 @@ the stream dead-letter queue with their reason; transient failures make the reco
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -39,7 +39,9 @@ class SettingsSource(Protocol):
 
 
 class NotificationSink(Protocol):
-    def enqueue_in_order(self, per_record: Sequence[Sequence[Notification]]) -> QueueOutcome: ...
+    def enqueue_in_order(
+        self, per_record: Sequence[Sequence[Notification]], time_for_a_call: Callable[[], bool] = ...
+    ) -> QueueOutcome: ...
 
 
 class ParkingLot(Protocol):
@@ -52,6 +54,25 @@ class ParkingLot(Protocol):
         group: str = ...,
         summary: Mapping[str, Any] | None = ...,
     ) -> None: ...
+
+
+@dataclass
+class _CallBudget:
+    """Whether one more queue or parking request surely ends before the invocation does: a
+    request cut off by the time-out would leave its records half done. The first request of an
+    invocation always goes, so that every invocation gets somewhere: otherwise a batch too slow
+    to decide would be handed back whole, again and again."""
+
+    context: LambdaContext | None
+    longest_call_seconds: float | None
+    used: bool = False
+
+    def __call__(self) -> bool:
+        first, self.used = not self.used, True
+        if first or self.context is None or self.longest_call_seconds is None:
+            return True
+        # This request, and a parking request after it.
+        return self.context.get_remaining_time_in_millis() >= 2 * self.longest_call_seconds * 1000
 
 
 class SkippedAfterEarlierFailure(TransientError):
@@ -78,6 +99,8 @@ class AlertDetector:
     parking: ParkingLot
     window: timedelta
     in_app_feed: bool
+    # How long one AWS call can take at most (wiring.LONGEST_CALL_SECONDS); None: no budget.
+    longest_call_seconds: float | None = None
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
         batch = self._read_settings_once(event.get("Records") or [])
@@ -99,14 +122,18 @@ class AlertDetector:
             response = process_partial_response(
                 event=event, record_handler=record_handler, processor=processor, context=context
             )
-            return self._queue(event, batch, response)
+            return self._queue(event, batch, response, _CallBudget(context, self.longest_call_seconds))
         finally:
             _log_decisions(batch.decisions)
             if batch.silent:
                 metrics.add_metric(name="ChangesSilent", unit=MetricUnit.Count, value=batch.silent)
 
     def _queue(
-        self, event: dict[str, Any], batch: _Batch, response: PartialItemFailureResponse
+        self,
+        event: dict[str, Any],
+        batch: _Batch,
+        response: PartialItemFailureResponse,
+        time_for_a_call: Callable[[], bool],
     ) -> PartialItemFailureResponse:
         """Queues the batch's notifications ten to a request instead of a request per record,
         then parks the records that can never succeed.
@@ -117,7 +144,9 @@ class AlertDetector:
         will come round again is not parked twice."""
         outcome = QueueOutcome()
         if any(notifications for _, notifications, _ in batch.decided):
-            outcome = self.queue.enqueue_in_order([notifications for _, notifications, _ in batch.decided])
+            outcome = self.queue.enqueue_in_order(
+                [notifications for _, notifications, _ in batch.decided], time_for_a_call
+            )
         retry_from = len(batch.decided) if outcome.retry_from is None else outcome.retry_from
         not_done: list[str | None] = []
         queued = 0
@@ -125,9 +154,11 @@ class AlertDetector:
             reason = parked_for or outcome.rejected.get(index)
             if index < retry_from and reason is not None:
                 try:
+                    if not time_for_a_call():
+                        raise TransientError("out of time before parking")
                     self._park(record, reason)
                 except TransientError:
-                    retry_from = index  # parking failed too: the record comes round again
+                    retry_from = index  # not parked: the record comes round again
             if index >= retry_from:
                 not_done.append(_sequence(record))
             elif reason is None and notifications:

@@ -1,9 +1,14 @@
 """The sender: queued notifications out to SNS (SMS), SES (e-mail) and the in-calendar feed.
 
-Every SMS and e-mail is delivered at most once thanks to Powertools idempotency keyed on its
-notification id: a queue message that comes again (a retry, a redelivery after a time-out, the
-same alert queued twice) finds the earlier result and sends nothing. The feed needs no such
-record: its entry is keyed by the notification and written only if absent.
+Each SMS and e-mail goes out once, through Powertools idempotency keyed on its notification id:
+a queue message that comes again (a retry, a redelivery after a time-out, the same alert queued
+twice) finds the earlier result and sends nothing. The one exception: SNS and SES take no
+idempotency key, so a message whose acceptance is lost (a read time-out after SNS or SES took
+it), or whose invocation dies between that acceptance and the idempotency record's completion,
+can go out a second time. That window lasts one DynamoDB write, and no message starts without
+the time for all of its calls, so a time-out cannot open it (docs/architecture.md, "Time
+budgets"). The feed needs no such record: its entry is keyed by the notification and written
+only if absent.
 
 Once the feed entry is written (the record of truth), it is pushed to the calendar's real-time
 channel, where an open calendar page shows it as a pop-up. A push that fails is logged and
@@ -106,6 +111,18 @@ class SmsCapReached(PermanentError):
     """The calendar sent its hourly share of SMS and has no e-mail to fall back to."""
 
 
+# The most AWS calls one message makes: for an SMS, the settings check (is the contact still the
+# calendar's?), the hourly cap, the idempotency record, SNS, the record's completion and the
+# receipt mapping (an e-mail makes four, a feed entry two).
+AWS_CALLS_PER_MESSAGE = 6
+
+
+class OutOfTime(TransientError):
+    """Too little of the invocation is left to be sure one more message finishes: it goes back
+    to the queue untouched, instead of being cut off between SNS accepting it and its
+    idempotency record's completion, which would send it again."""
+
+
 class UnrenderableAlert(PermanentError):
     """Rendering broke on this alert: it would break the same way on every retry. Not the
     practitioner's failure, so it is parked without showing up in their settings."""
@@ -142,6 +159,8 @@ class AlertSender:
     in_flight: InFlight | None = None
     # The queue's maxReceiveCount: the last attempt parks a message with its reason.
     max_receives: int | None = None
+    # How long one AWS call can take at most (wiring.LONGEST_CALL_SECONDS); None: no budget.
+    longest_call_seconds: float | None = None
     # The calendar page's pop-up; without it, the feed alone carries in-calendar alerts.
     push: AlertPush | None = None
     # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
@@ -199,6 +218,8 @@ class AlertSender:
                 raise TransientError("idempotency store unavailable; nothing was sent") from error
 
         def record_handler(record: SQSRecord) -> None:
+            if self._out_of_time(context):
+                raise OutOfTime("too little time left in this invocation; the message goes back untouched")
             notification = self._read(record)
             if notification is None:
                 return
@@ -210,7 +231,7 @@ class AlertSender:
                     logger.error("the deployment refused a delivery", extra={"reason": error.reason})
                     metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
                 receives = int(record.attributes.approximate_receive_count or 1)
-                if self.max_receives is None or receives < self.max_receives:
+                if self.max_receives is None or receives < self.max_receives or isinstance(error, OutOfTime):
                     raise
                 # SQS would move it to the dead-letter queue at its next receive without a word
                 # on why; parked now, it carries the reason an operator needs before a redrive.
@@ -231,6 +252,13 @@ class AlertSender:
         )
         self._back_off(event, response)
         return response
+
+    def _out_of_time(self, context: LambdaContext | None) -> bool:
+        if context is None or self.longest_call_seconds is None:
+            return False
+        # One message's calls, plus one for the back-off of whatever is handed back.
+        needed = (AWS_CALLS_PER_MESSAGE + 1) * self.longest_call_seconds
+        return context.get_remaining_time_in_millis() < needed * 1000
 
     def _read(self, record: SQSRecord) -> Notification | None:
         try:

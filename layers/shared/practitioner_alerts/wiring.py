@@ -21,14 +21,25 @@ if TYPE_CHECKING:
     from practitioner_alerts.sender import AlertSender
 
 
+# One AWS call takes at most two attempts of a 1 s connect and a 2 s read, with at most 1 s of
+# back-off between them (botocore's standard mode waits a random share of 2^0 s before the first
+# retry): 7 s. The functions count their time budgets in these (docs/architecture.md, "Time
+# budgets"); with the old 3 s / 10 s / 3 attempts one call could take 41 s, longer than the
+# sender's whole invocation.
+CONNECT_TIMEOUT_SECONDS = 1
+READ_TIMEOUT_SECONDS = 2
+ATTEMPTS = 2
+LONGEST_CALL_SECONDS = ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + 1
+
+
 @cache
 def client_config() -> Config:
     from botocore.config import Config  # noqa: PLC0415 - loaded with the first client
 
     return Config(
-        connect_timeout=3,
-        read_timeout=10,
-        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "max_attempts": ATTEMPTS},
     )
 
 
@@ -57,6 +68,7 @@ def build_detector(config: DetectorConfig) -> AlertDetector:
         parking=DeadLetterQueue(sqs, config.stream_dead_letter_queue_url),
         window=config.short_notice_window,
         in_app_feed=config.alerts_feed_enabled,
+        longest_call_seconds=LONGEST_CALL_SECONDS,
     )
 
 
@@ -89,6 +101,7 @@ def build_sender(config: SenderConfig) -> AlertSender:
         sms_per_calendar_per_hour=config.sms_per_calendar_per_hour,
         in_flight=InFlightMessages(sqs, config.notification_queue_url),
         max_receives=config.notification_max_receives,
+        longest_call_seconds=LONGEST_CALL_SECONDS,
         push=EventPublisher(config.realtime_publish_url, *_region_and_credentials()),
         sms_countries=config.sms_countries,
         settings=CalendarSettingsTable(dynamodb, config.settings_table_name),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -76,16 +76,24 @@ class NotificationQueue:
         if outcome.retry_from is not None:
             raise TransientError(outcome.retry_reason)
 
-    def enqueue_in_order(self, per_record: Sequence[Sequence[Notification]]) -> QueueOutcome:
+    def enqueue_in_order(
+        self,
+        per_record: Sequence[Sequence[Notification]],
+        time_for_a_call: Callable[[], bool] = lambda: True,
+    ) -> QueueOutcome:
         """Queues a whole batch's notifications in as few requests as SQS allows.
 
         Requests go out in record order and stop at the first one that failed for a reason that
-        may pass; so whatever the next attempt sends lands behind what this one sent."""
+        may pass, or when ``time_for_a_call`` says the invocation may end before another request
+        does; so whatever the next attempt sends lands behind what this one sent."""
         entries = [_Entry(index, n) for index, notifications in enumerate(per_record) for n in notifications]
         rejected: dict[int, str] = {}
         pending = list(_chunks(entries))
         while pending:
             chunk = pending.pop(0)
+            if not time_for_a_call():
+                reason = "out of time: the invocation may end before another request does"
+                return QueueOutcome(rejected=rejected, retry_from=chunk[0].record, retry_reason=reason)
             try:
                 failed = self._send_batch(chunk)
             except PermanentError as error:
