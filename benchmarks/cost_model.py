@@ -667,6 +667,92 @@ def template_facts(path: Path = TEMPLATE) -> tuple[dict[str, int], int, int]:
     return memory, alarms, keys
 
 
+@dataclass(frozen=True)
+class AbuseLimits:
+    """What the settings API lets one calendar, and one person, send on request; from the
+    template's parameter defaults."""
+
+    tests_per_hour: int  # TestAlertsPerHour, per calendar
+    codes_per_hour: int  # VerificationCodesPerHour, per calendar
+    sends_per_subject_per_hour: int  # SendsPerSubjectPerHour, per token subject
+    sms_segments_per_calendar_per_hour: int  # SmsPerCalendarPerHour, the cap in segments
+    allowed_countries: tuple[str, ...]  # SmsAllowedCountries
+
+
+HOURS_PER_MONTH = 30 * 24
+
+
+def abuse_limits(path: Path = TEMPLATE) -> AbuseLimits:
+    from practitioner_alerts_local.template import load_template  # noqa: PLC0415 - dev-only import
+
+    parameters = load_template(path)["Parameters"]
+
+    def default(name: str) -> int:
+        return int(parameters[name]["Default"])
+
+    return AbuseLimits(
+        tests_per_hour=default("TestAlertsPerHour"),
+        codes_per_hour=default("VerificationCodesPerHour"),
+        sends_per_subject_per_hour=default("SendsPerSubjectPerHour"),
+        sms_segments_per_calendar_per_hour=default("SmsPerCalendarPerHour"),
+        allowed_countries=tuple(str(parameters["SmsAllowedCountries"]["Default"]).split(",")),
+    )
+
+
+def worst_abuse(limits: AbuseLimits) -> list[tuple[str, float, float]]:
+    """(who, SMS segments a month, USD a month) for an abuser who asks for every test and code
+    the limits allow, around the clock, each SMS as long as the renderer ever makes one (two
+    segments), to the dearest allowed country with a price in :data:`PRICES`."""
+    from practitioner_alerts.rendering.sms import MAX_SEGMENTS  # noqa: PLC0415
+
+    priced = [PRICES[f"sms.{iso}"].usd for iso in limits.allowed_countries if f"sms.{iso}" in PRICES]
+    dearest = max(priced)
+    on_request = (limits.tests_per_hour + limits.codes_per_hour) * MAX_SEGMENTS
+    per_calendar = min(on_request, limits.sms_segments_per_calendar_per_hour) * HOURS_PER_MONTH
+    per_subject = limits.sends_per_subject_per_hour * MAX_SEGMENTS * HOURS_PER_MONTH
+    capped = limits.sms_segments_per_calendar_per_hour * HOURS_PER_MONTH
+    return [
+        (
+            "one calendar, tests and codes on request (any number of people)",
+            per_calendar,
+            per_calendar * dearest,
+        ),
+        ("one person (token subject), across all their calendars", per_subject, per_subject * dearest),
+        ("one calendar, anything at all (the SMS cap, alerts included)", capped, capped * dearest),
+    ]
+
+
+def abuse_section(limits: AbuseLimits) -> list[str]:
+    priced = sorted(iso for iso in limits.allowed_countries if f"sms.{iso}" in PRICES)
+    dearest = max(priced, key=lambda iso: PRICES[f"sms.{iso}"].usd)
+    out = [
+        "## Worst abuse within the limits",
+        "",
+        "What a stolen practitioner login could make the SMS bill at most, per month of 30 days, "
+        f"asking around the clock for every test ({limits.tests_per_hour} an hour per calendar) and "
+        f"verification code ({limits.codes_per_hour} an hour per calendar, "
+        f"{limits.sends_per_subject_per_hour} tests and codes an hour per person) the settings API "
+        f"allows, each SMS two segments long, all to {dearest} (the dearest of the allowed countries "
+        f"priced here: {', '.join(priced)}), with the SMS cap of "
+        f"{limits.sms_segments_per_calendar_per_hour} segments per calendar and hour. Numbers outside "
+        f"SmsAllowedCountries ({len(limits.allowed_countries)} countries) and satellite or premium "
+        "numbers get nothing.",
+        "",
+    ]
+    out += _table(
+        ("who", "SMS segments a month", "USD a month"),
+        [(who, _quantity(segments), _usd(usd)) for who, segments, usd in worst_abuse(limits)],
+    )
+    out += [
+        "",
+        "Lower `TestAlertsPerHour`, `VerificationCodesPerHour`, `SendsPerSubjectPerHour` or "
+        "`SmsPerCalendarPerHour` to lower these ceilings; the account's SNS `MonthlySpendLimit` "
+        "bounds all calendars together.",
+        "",
+    ]
+    return out
+
+
 # The calendar pages behind the pop-up. Assumed, not measured: what AppSync Events bills for
 # depends on how many pages are open and for how long, which the pipeline cannot see.
 OPEN_PAGES_PER_MILLION_CHANGES = 2_000  # calendar pages open in office hours, 1M changes a month
@@ -796,6 +882,8 @@ def example_inputs() -> CostInputs:
         calls={
             **realtime_calls,
             "dynamodb.BatchGetItem@settings": detector_invocations,
+            # The sender's check, before each SMS and e-mail, that the contact is still wanted.
+            "dynamodb.GetItem@settings": sms + emails,
             "dynamodb.PutItem@idempotency": notifications,
             "dynamodb.UpdateItem@idempotency": notifications,
             "dynamodb.UpdateItem@delivery_log": sms,
@@ -977,7 +1065,7 @@ def render_markdown(inputs: CostInputs, report: CostReport) -> str:
             ("message", "", "**total**", "", "", "", f"**{_usd(report.message_usd)}**", ""),
         ],
     )
-    out += ["", "## Prices", ""]
+    out += ["", *abuse_section(abuse_limits()), "## Prices", ""]
     unverified = [key for key, price in PRICES.items() if not price.verified]
     out += [
         f"{len(PRICES) - len(unverified)} of {len(PRICES)} prices were confirmed in the source named; "

@@ -129,9 +129,13 @@ class FakeDeliveryLog:
     cap_reached: bool = False
     failures: dict[tuple[str, str], DeliveryFailure] = field(default_factory=dict)
     sms_owners: dict[str, str] = field(default_factory=dict)
+    segments_spent: list[int] = field(default_factory=list)
 
-    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool:
-        return not self.cap_reached
+    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = 1) -> bool:
+        if self.cap_reached:
+            return False
+        self.segments_spent.append(segments)
+        return True
 
     def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None:
         self.failures[(calendar_id, failure.channel)] = failure

@@ -7,6 +7,8 @@
                                                      a token the local settings API accepts
     practitioner-alerts redrive [--dry-run] (--endpoint-url URL | --stack-name NAME)
                                                      move dead letters back for another attempt
+    practitioner-alerts import-settings FILE [--mark-verified] (--endpoint-url URL | --stack-name NAME)
+                                                     an operator's bulk import of calendar settings
 
 Exit codes: 0 when the run finished (bad records are reported, not fatal); 2 for unusable input.
 """
@@ -25,8 +27,10 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable
+from practitioner_alerts.domain.settings import CalendarSettings, entering
 from practitioner_alerts_local.api import main_token
+from practitioner_alerts_local.import_settings import import_settings
 from practitioner_alerts_local.pages import calendar_page_url
 from practitioner_alerts_local.redrive import (
     RedriveFailed,
@@ -97,7 +101,7 @@ def read_calendars(path: Path) -> list[CalendarSettings]:
         name = item.get("calendar_id") if isinstance(item, dict) else None
         label = f"calendar {name!r}" if name else f"calendar #{index + 1}"
         try:
-            calendars.append(CalendarSettings.model_validate(item))
+            calendars.append(CalendarSettings.model_validate(item, context=entering()))
         except ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(object)'}: {e['msg']}" for e in error.errors()
@@ -190,6 +194,30 @@ def run_redrive(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_import_settings(args: argparse.Namespace, out: TextIO) -> int:
+    calendars = read_calendars(Path(args.file))  # all of it checked before anything is written
+    if args.stack_name:
+        import boto3  # noqa: PLC0415 - only this path talks to real AWS
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        session = boto3.session.Session(region_name=args.region)
+        try:
+            stack = session.client("cloudformation").describe_stacks(StackName=args.stack_name)["Stacks"][0]
+        except (ClientError, BotoCoreError) as error:
+            raise UsageError(f"stack {args.stack_name}: {error}") from error
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        table = CalendarSettingsTable(session.client("dynamodb"), outputs["CalendarSettingsTableName"])
+    else:
+        local = LocalStack.from_files(
+            AwsClients(args.region or samconfig_region(), args.endpoint_url), Path(args.template)
+        )
+        local.attach()
+        table = CalendarSettingsTable(local.clients("dynamodb"), local.ref("CalendarSettingsTable"))
+    imported = import_settings(table, calendars, mark_verified=args.mark_verified, dry_run=args.dry_run)
+    out.write(imported.summary(dry_run=args.dry_run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Run Practitioner Alerts locally on moto.")
     parser.add_argument(
@@ -261,6 +289,28 @@ def build_parser() -> argparse.ArgumentParser:
     redrive_command.add_argument("--json", action="store_true", help="print one JSON list on stdout")
     lambda_logs_option(redrive_command)
     redrive_command.set_defaults(run=run_redrive)
+
+    importing = commands.add_parser(
+        "import-settings",
+        help="an operator's bulk import of calendar settings (AWS or the local stack)",
+        description="Writes a JSON list of calendar settings (the --calendars format) into the "
+        "settings table. Contacts are pending, and get no alerts until confirmed, unless "
+        "--mark-verified vouches for all of them.",
+    )
+    importing.add_argument("file", metavar="CALENDARS_FILE", help="JSON list of calendar settings")
+    into = importing.add_mutually_exclusive_group(required=True)
+    into.add_argument(
+        "--endpoint-url", help="a local stack's AWS endpoint, e.g. serve's http://127.0.0.1:5005"
+    )
+    into.add_argument("--stack-name", help="a deployed stack, e.g. practitioner-alerts-dev")
+    importing.add_argument("--region", help="AWS region (default: the AWS config, or samconfig's)")
+    importing.add_argument(
+        "--mark-verified",
+        action="store_true",
+        help="the operator vouches that every contact in the file is its practitioner's",
+    )
+    importing.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    importing.set_defaults(run=run_import_settings)
     return parser
 
 
@@ -277,7 +327,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         args.token_args = rest
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    _quiet_environment()
+    if not getattr(args, "stack_name", None):  # a deployed stack needs the shell's real credentials
+        _quiet_environment()
     try:
         run: Callable[[argparse.Namespace, TextIO], int] = args.run
         result = run(args, out or sys.stdout)

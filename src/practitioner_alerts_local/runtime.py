@@ -240,11 +240,13 @@ class LocalRuntime:
         self.observer.expect(notification for notification in found if notification is not None)
 
     # -- Inputs ---------------------------------------------------------------------------------
-    def put_calendars(self, calendars: Iterable[CalendarSettings]) -> None:
-        """Store calendar settings the way the settings API does (same adapter, same item shape)."""
+    def put_calendars(self, calendars: Iterable[CalendarSettings], *, verified: bool = True) -> None:
+        """Store calendar settings as an operator's import does (same adapter, same item shape as
+        the settings API): with their contacts marked proven unless ``verified`` is False, then
+        they are pending as if just typed in, and get nothing until confirmed through the API."""
         table = CalendarSettingsTable(self.clients("dynamodb"), self.stack.ref(SETTINGS_TABLE))
         for settings in calendars:
-            table.put(settings)
+            table.put(settings.with_contacts_verified() if verified else settings.keeping_proof_of(None))
 
     def appointments_table(self) -> str:
         return self.stack.ref(APPOINTMENTS_TABLE)

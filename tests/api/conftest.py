@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from functions.settings_api import app
 from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, CalendarSettingsTable, FeedEntry
+from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts_local.api import LocalSettingsApi, LocalTokenIssuer
 from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
 
@@ -53,6 +54,20 @@ class Stack:
 
     def feed_items(self) -> list[dict[str, Any]]:
         return list(self.dynamodb.scan(TableName=self.feed_table)["Items"])
+
+    def codes(self) -> dict[tuple[str, str], str]:
+        """The one-time codes on the queue, by (channel, contact): what the owner of each contact
+        would read in the SMS or e-mail. Receives every queued message, like :meth:`queued`."""
+        found: dict[tuple[str, str], str] = {}
+        for message in self.queued():
+            notification = Notification.model_validate_json(message["Body"])
+            if (
+                notification.alert.kind == "verification"
+                and notification.to
+                and notification.alert.verification_code
+            ):
+                found[(notification.channel, notification.to)] = notification.alert.verification_code
+        return found
 
     def queued(self) -> list[dict[str, Any]]:
         """Everything on the queue, received once (FIFO: up to 10 per call)."""
@@ -162,8 +177,25 @@ class ApiClient:
     def put(self, target: str, body: Any, **kwargs: Any) -> Reply:
         return self.request("PUT", target, body, **kwargs)
 
+    def patch(self, target: str, body: Any, **kwargs: Any) -> Reply:
+        return self.request("PATCH", target, body, **kwargs)
+
     def post(self, target: str, body: Any = None, **kwargs: Any) -> Reply:
         return self.request("POST", target, body, **kwargs)
+
+    def save_confirmed(self, stack: Stack, calendar_id: str, body: Any) -> Reply:
+        """PUT the settings, then confirm each new contact with the code sent to it, as its
+        owner would: the settings as they stand once every contact is verified."""
+        saved = self.put(f"/calendars/{calendar_id}/alert-settings", body)
+        assert saved.status == 200, saved.body
+        reply = saved
+        for (channel, _contact), code in stack.codes().items():
+            reply = self.post(
+                f"/calendars/{calendar_id}/alert-settings/verification/confirm",
+                {"channel": channel, "code": code},
+            )
+            assert reply.status == 200, reply.body
+        return reply
 
 
 @pytest.fixture

@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 from functions.settings_api import app
 from practitioner_alerts.access import calendars_in_claim
 from practitioner_alerts.adapters.dynamodb import FeedPage
+from practitioner_alerts.domain.appointments import is_calendar_id
 from practitioner_alerts.domain.notifications import Notification
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.settings_api import SettingsApi, SettingsService
 from practitioner_alerts_local.api import LocalTokenIssuer, main_token, to_event
-from practitioner_alerts_local.api.gateway import match_route
+from practitioner_alerts_local.api.gateway import claim_strings, match_route
 from tests.api.conftest import EVENTS, ApiClient, LambdaContextStub, LogRecords, Stack, invoke_handler
 
 SETTINGS_ROUTES_ON_CAL_B = [
@@ -48,19 +49,35 @@ def load(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "claim",
     [
-        ["cal-a", "cal-b"],
+        ["cal-a", "cal-b"],  # AppSync: the token's JSON
+        ("cal-a", "cal-b"),
         "[cal-a cal-b]",  # what the HTTP API JWT authorizer makes of an array claim
-        "cal-a,cal-b",
-        "cal-a, cal-b",
-        "cal-a cal-b",
-        '["cal-a","cal-b"]',
     ],
 )
-def test_the_calendars_claim_in_every_form(claim: Any) -> None:
+def test_the_calendars_claim_in_the_forms_the_services_produce(claim: Any) -> None:
     assert calendars_in_claim(claim) == {"cal-a", "cal-b"}
 
 
-@pytest.mark.parametrize("claim", [None, "", "[]", [], 42, {"cal-a": True}])
+def test_a_string_claim_is_one_calendar() -> None:
+    assert calendars_in_claim("cal-a") == {"cal-a"}
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        None,
+        "",
+        "[]",
+        [],
+        42,
+        {"cal-a": True},
+        "cal-a cal-b",  # no service writes a bare space-separated list
+        "cal-a, cal-b",
+        ["cal-a", 42],
+        ["cal-a", ""],
+        "[cal-a  cal-b]",  # two spaces: an empty item between them
+    ],
+)
 def test_an_absent_or_odd_claim_grants_nothing(claim: Any) -> None:
     assert calendars_in_claim(claim) == frozenset()
 
@@ -76,7 +93,11 @@ def test_the_sample_put_event_saves_and_warns_about_hotmail(stack: Stack) -> Non
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
     assert body["alert_mobile"] == "+4915123456789"
-    assert [w["code"] for w in body["warnings"]] == ["spam_prone_mailbox"]
+    assert [w["code"] for w in body["warnings"]] == [
+        "spam_prone_mailbox",
+        "contact_not_verified",
+        "contact_not_verified",
+    ]
     assert stack.settings.get("cal-dr-weber") is not None
 
 
@@ -223,53 +244,97 @@ def test_an_invalid_body_for_another_calendar_is_403_not_422(client: ApiClient) 
 # ------------------------------------------------------------------------------------------------
 # Access log: route, calendar and outcome; never contacts
 # ------------------------------------------------------------------------------------------------
-def test_access_is_logged_without_contact_data(client: ApiClient, logs: LogRecords) -> None:
+def test_access_is_logged_without_contact_data(client: ApiClient, stack: Stack, logs: LogRecords) -> None:
     contacts = {
         "alert_email": "maria.mueller@hotmail.de",
         "alert_mobile": "0151 23456789",
         "practitioner_name": "Dr. Geheim Name",
     }
     client.put("/calendars/cal-a/alert-settings", contacts)
+    codes = stack.codes()
+    for (channel, _contact), code in codes.items():
+        client.post(
+            "/calendars/cal-a/alert-settings/verification/confirm", {"channel": channel, "code": code}
+        )
     client.put("/calendars/cal-a/alert-settings", {**contacts, "alert_mobile": "030 1234567"})
     client.get("/calendars/cal-a/alert-settings")
     client.post("/calendars/cal-a/alert-settings/test")
     client.get("/calendars/cal-b/alert-settings")
 
     accesses = [(a["route"], a["calendar_id"], a["status"], a["outcome"]) for a in logs.accesses()]
+    confirm = "POST /calendars/{calendar_id}/alert-settings/verification/confirm"
     assert accesses == [
         ("PUT /calendars/{calendar_id}/alert-settings", "cal-a", 200, "ok"),
+        (confirm, "cal-a", 200, "ok"),
+        (confirm, "cal-a", 200, "ok"),
         ("PUT /calendars/{calendar_id}/alert-settings", "cal-a", 422, "rejected"),
         ("GET /calendars/{calendar_id}/alert-settings", "cal-a", 200, "ok"),
         ("POST /calendars/{calendar_id}/alert-settings/test", "cal-a", 202, "ok"),
         ("GET /calendars/{calendar_id}/alert-settings", "cal-b", 403, "denied"),
     ]
     everything = "\n".join(logs.lines()).lower()
-    for secret in ("maria", "mueller", "hotmail", "23456789", "1234567", "geheim"):
+    for secret in ("maria", "mueller", "hotmail", "23456789", "1234567", "geheim", *codes.values()):
         assert secret not in everything, secret
 
 
+# Calendar ids by the contract's rule: printable ASCII, no space, no "#", 1-128 characters.
 CALENDAR_IDS = st.text(
-    alphabet=st.characters(blacklist_characters=" ,[]\"'", blacklist_categories=["Z", "C"]), min_size=1
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters="#"),
+    min_size=1,
+    max_size=128,
+)
+NOT_IDS = st.one_of(
+    st.text(min_size=1).filter(lambda text: not is_calendar_id(text)),
+    st.text(alphabet="ab #", min_size=1).filter(lambda text: " " in text or "#" in text),
+    st.just(""),
+    st.text(alphabet="a", min_size=129, max_size=140),
+    st.integers(),
+    st.none(),
 )
 
 
 @given(st.lists(CALENDAR_IDS, min_size=1, max_size=5))
-def test_every_form_of_the_claim_reads_the_same(calendars: list[str]) -> None:
+def test_a_list_and_its_flattened_form_grant_the_same_calendars(calendars: list[str]) -> None:
     expected = frozenset(calendars)
     assert calendars_in_claim(calendars) == expected
-    assert calendars_in_claim("[" + " ".join(calendars) + "]") == expected
-    assert calendars_in_claim(",".join(calendars)) == expected
-    assert calendars_in_claim(json.dumps(calendars, ensure_ascii=False)) == expected
+    # Exactly what API Gateway hands the function for an array claim.
+    assert calendars_in_claim(claim_strings({"calendars": calendars})["calendars"]) == expected
+
+
+@given(CALENDAR_IDS.filter(lambda text: not (text.startswith("[") and text.endswith("]"))))
+def test_a_string_claim_grants_exactly_its_one_calendar(calendar: str) -> None:
+    assert calendars_in_claim(calendar) == {calendar}
+    assert calendars_in_claim(claim_strings({"calendars": calendar})["calendars"]) == {calendar}
+
+
+@given(st.lists(CALENDAR_IDS, max_size=4), NOT_IDS, st.lists(CALENDAR_IDS, max_size=4))
+def test_a_list_holding_anything_but_calendar_ids_grants_nothing(
+    before: list[str], odd: object, after: list[str]
+) -> None:
+    assert calendars_in_claim([*before, odd, *after]) == frozenset()
+
+
+@given(NOT_IDS.filter(lambda odd: isinstance(odd, str) and not (odd.startswith("[") and odd.endswith("]"))))
+def test_a_string_claim_that_is_not_one_id_grants_nothing(odd: str) -> None:
+    assert calendars_in_claim(odd) == frozenset()
 
 
 def test_a_calendar_id_with_a_hash_is_refused_even_percent_encoded(
     issuer: LocalTokenIssuer, stack: Stack
 ) -> None:
-    # "<id>#test-sends" keys the test-send counter; no calendar may be called like that.
-    client = ApiClient(issuer, calendars=("cal-a#test-sends",))
+    # "<id>#test-sends" keys the test-send counter; no calendar may be called like that, so no
+    # claim can name one (it would grant nothing) and the path refuses it too.
+    assert calendars_in_claim(["cal-a#test-sends"]) == frozenset()
+    client = ApiClient(issuer, calendars=("cal-a",))
     reply = client.put("/calendars/cal-a%23test-sends/alert-settings", {"alert_email": "x@example.com"})
-    assert reply.status == 422
-    assert reply.body["errors"][0]["field"] == "calendar_id"
+    assert reply.status == 403
+    assert stack.settings_items() == []
+
+
+@pytest.mark.parametrize("path_id", ["cal%20a", "x" * 129, "cal-%C3%BC"])
+def test_a_path_id_outside_the_rule_is_refused(issuer: LocalTokenIssuer, stack: Stack, path_id: str) -> None:
+    client = ApiClient(issuer, calendars=("cal-a",))
+    assert client.get(f"/calendars/{path_id}/alert-settings").status == 403
     assert stack.settings_items() == []
 
 

@@ -148,11 +148,11 @@ def test_the_server_serves_the_api_over_http_on_loopback(stack: Stack, issuer: L
         auth = {"Authorization": f"Bearer {token}"}
         saved = requests.put(
             f"{server.url}/calendars/cal-a/alert-settings",
-            json={"alert_email": "müller@beispiel.de"},
+            json={"alert_email": "praxis@müller-beispiel.de"},
             headers=auth,
             timeout=5,
         )
-        assert saved.status_code == 200 and saved.json()["alert_email"] == "müller@beispiel.de"
+        assert saved.status_code == 200 and saved.json()["alert_email"] == "praxis@müller-beispiel.de"
         assert requests.get(f"{server.url}/calendars/cal-a/alert-settings", timeout=5).status_code == 401
         assert requests.get(f"{server.url}/openapi.json", timeout=5).status_code == 200
         listed = requests.get(

@@ -47,7 +47,7 @@ def test_generated_requests_get_documented_answers(server: LocalApiServer, issue
     schema = schemathesis.openapi.from_dict(spec)
     headers = {"Authorization": f"Bearer {issuer.issue_token(['cal-a', 'cal-b'])}"}
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-    assert len(operations) == 5
+    assert len(operations) == 8
 
     for operation, mode in itertools.product(operations, GenerationMode):
         # Most generated calendar ids are strangers (403); steer some to calendars the token lists.

@@ -29,7 +29,7 @@ def _not_at_the_turn_of_the_hour() -> None:
 
 
 def test_a_test_queues_one_sms_and_one_email_on_the_fifo_queue(client: ApiClient, stack: Stack) -> None:
-    client.put("/calendars/cal-a/alert-settings", CONTACTS)
+    client.save_confirmed(stack, "cal-a", CONTACTS)
 
     reply = client.post(TEST)
 
@@ -52,7 +52,7 @@ def test_a_test_queues_one_sms_and_one_email_on_the_fifo_queue(client: ApiClient
 
 
 def test_every_test_request_gets_fresh_notification_ids(client: ApiClient, stack: Stack) -> None:
-    client.put("/calendars/cal-a/alert-settings", CONTACTS)
+    client.save_confirmed(stack, "cal-a", CONTACTS)
     first, second = client.post(TEST), client.post(TEST)
     ids = first.body["notification_ids"] + second.body["notification_ids"]
     assert len(set(ids)) == 4
@@ -61,7 +61,7 @@ def test_every_test_request_gets_fresh_notification_ids(client: ApiClient, stack
 
 
 def test_the_fourth_test_in_an_hour_is_refused_with_429(client: ApiClient, stack: Stack) -> None:
-    client.put("/calendars/cal-a/alert-settings", CONTACTS)
+    client.save_confirmed(stack, "cal-a", CONTACTS)
     statuses = [client.post(TEST).status for _ in range(3)]
     fourth = client.post(TEST)
 
@@ -75,15 +75,15 @@ def test_the_fourth_test_in_an_hour_is_refused_with_429(client: ApiClient, stack
 def test_the_limit_is_per_calendar(issuer: object, stack: Stack) -> None:
     client = ApiClient(issuer, calendars=("cal-a", "cal-b"))  # type: ignore[arg-type]
     for calendar in ("cal-a", "cal-b"):
-        client.put(f"/calendars/{calendar}/alert-settings", CONTACTS)
+        client.save_confirmed(stack, calendar, CONTACTS)
     for _ in range(3):
         assert client.post(TEST).status == 202
     assert client.post(TEST).status == 429
     assert client.post("/calendars/cal-b/alert-settings/test").status == 202
 
 
-def test_saving_settings_does_not_reset_the_limit(client: ApiClient) -> None:
-    client.put("/calendars/cal-a/alert-settings", CONTACTS)
+def test_saving_settings_does_not_reset_the_limit(client: ApiClient, stack: Stack) -> None:
+    client.save_confirmed(stack, "cal-a", CONTACTS)
     for _ in range(3):
         client.post(TEST)
     client.put("/calendars/cal-a/alert-settings", {**CONTACTS, "locale": "de"})
@@ -91,7 +91,9 @@ def test_saving_settings_does_not_reset_the_limit(client: ApiClient) -> None:
 
 
 def test_a_new_hour_starts_a_new_allowance(stack: Stack) -> None:
-    stack.settings.put(CalendarSettings(calendar_id="cal-a", alert_email="praxis@example.com"))
+    stack.settings.put(
+        CalendarSettings(calendar_id="cal-a", alert_email="praxis@example.com").with_contacts_verified()
+    )
     now = [datetime(2027, 9, 1, 10, 59, tzinfo=UTC)]
     service = SettingsService(
         stack.settings, stack.feed, NotificationQueue(stack.sqs, stack.queue_url), 3, clock=lambda: now[0]
@@ -106,7 +108,7 @@ def test_a_new_hour_starts_a_new_allowance(stack: Stack) -> None:
 
 
 def test_only_configured_channels_are_tested(client: ApiClient, stack: Stack) -> None:
-    client.put("/calendars/cal-a/alert-settings", {"alert_email": "praxis@example.com"})
+    client.save_confirmed(stack, "cal-a", {"alert_email": "praxis@example.com"})
     assert client.post(TEST).body["channels"] == ["email"]
     [message] = stack.queued()
     assert json.loads(message["Body"])["channel"] == "email"
@@ -119,5 +121,26 @@ def test_without_any_contact_there_is_nothing_to_test(client: ApiClient, stack: 
     assert "e-mail address or mobile number" in reply.body["message"]
     assert stack.queued() == []
     # A refused test does not use up the allowance.
-    client.put("/calendars/cal-a/alert-settings", CONTACTS)
+    client.save_confirmed(stack, "cal-a", CONTACTS)
     assert [client.post(TEST).status for _ in range(3)] == [202, 202, 202]
+
+
+def test_pending_contacts_get_no_test_only_their_code(client: ApiClient, stack: Stack) -> None:
+    client.save_confirmed(stack, "cal-a", {"alert_email": "praxis@example.com"})
+    client.put("/calendars/cal-a/alert-settings", CONTACTS)  # the mobile number is new: pending
+    [(channel, to)] = stack.codes()
+    assert (channel, to) == ("sms", "+4915123456789")
+
+    reply = client.post(TEST)
+    assert reply.body["channels"] == ["email"]
+    [message] = stack.queued()
+    assert Notification.model_validate_json(message["Body"]).to == "praxis@example.com"
+
+
+def test_with_only_pending_contacts_the_test_says_to_confirm_first(client: ApiClient, stack: Stack) -> None:
+    client.put("/calendars/cal-a/alert-settings", CONTACTS)
+    stack.queued()  # the codes
+    reply = client.post(TEST)
+    assert reply.status == 409 and reply.body["code"] == "no_contact"
+    assert "code" in reply.body["message"]
+    assert stack.queued() == []

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 WEBER = CalendarSettings(
     calendar_id="cal-dr-weber", alert_email="praxis.weber@example.com", alert_mobile="+4915123456789"
-)
+).with_contacts_verified()
 BOOKING = AlertContent(
     kind="booked",
     calendar_id="cal-dr-weber",
@@ -167,7 +167,10 @@ def test_an_entry_sqs_will_never_take_rejects_only_its_record() -> None:
 
 def _with_motive(appointment_id: str, size: int) -> list[Any]:
     alert = BOOKING.model_copy(update={"appointment_id": appointment_id, "visit_motive": "x" * size})
-    return notifications_for(alert, WEBER, in_app=False)[1:]  # the e-mail only
+    # The e-mail only, of a calendar that lets e-mails name the motive (the large part here).
+    return notifications_for(alert, WEBER.model_copy(update={"visit_motive_in_email": True}), in_app=False)[
+        1:
+    ]
 
 
 def test_a_notification_too_large_for_sqs_is_rejected_alone_and_the_others_are_queued() -> None:
@@ -394,6 +397,18 @@ def test_sms_cap_counts_per_calendar_and_hour() -> None:
     assert spent == [True, True, True, False, False]
     assert log.spend_sms("cal-1", "2027-09-08T14", cap=3, expires_at=1)
     assert log.spend_sms("cal-2", "2027-09-08T13", cap=3, expires_at=1)
+
+
+def test_sms_cap_counts_segments_not_messages() -> None:
+    make_table("delivery-log", "calendar_id", "entry")
+    log = DeliveryLogTable(client("dynamodb"), "delivery-log")
+    hour = "2027-09-08T13"
+    assert log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=2)
+    assert log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=2)
+    assert not log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=2)  # 6 > 5: nothing counted
+    assert log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=1)
+    assert not log.spend_sms("cal-1", hour, cap=5, expires_at=1, segments=1)
+    assert not log.spend_sms("cal-2", hour, cap=1, expires_at=1, segments=2)  # never fits
 
 
 def test_last_failure_per_channel_and_the_sms_receipt_mapping() -> None:

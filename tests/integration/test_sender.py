@@ -20,6 +20,7 @@ import practitioner_alerts.sender as sender_module
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
+from practitioner_alerts.rendering import count_segments
 from practitioner_alerts.sender import AlertSender
 from practitioner_alerts.settings_api.service import alert_view
 from tests.fakes import (
@@ -37,7 +38,7 @@ WEBER = CalendarSettings(
     practitioner_name="Dr. Anna Weber",
     alert_email="praxis.weber@example.com",
     alert_mobile="+4915123456789",
-)
+).with_contacts_verified()
 
 
 def booking(appointment_id: str = "apt-1001", kind: str = "booked") -> AlertContent:
@@ -121,10 +122,17 @@ def test_the_feed_entry_needs_no_idempotency_record_and_still_appears_once(sende
 
 
 def test_sms_leaves_out_the_visit_motive_and_the_email_names_the_calendar(sender: AlertSender) -> None:
-    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    opted_in = WEBER.model_copy(update={"visit_motive_in_email": True})
+    sender.handle(sqs_event(notifications_for(booking(), opted_in, in_app=False)), None)
     (_, text), (_, mail) = sender.sms.outbox[0], sender.email.outbox[0]
     assert "Erstuntersuchung" not in text and "M. Müller" in text and "12:00" in text
     assert "Dr. Anna Weber" in mail.text and "Erstuntersuchung" in mail.text
+
+
+def test_without_the_opt_in_the_email_leaves_out_the_visit_motive(sender: AlertSender) -> None:
+    sender.handle(sqs_event(notifications_for(booking(), WEBER, in_app=False)), None)
+    (_, mail) = sender.email.outbox[0]
+    assert "Erstuntersuchung" not in mail.text and "Erstuntersuchung" not in mail.html
 
 
 def test_invalid_number_is_parked_with_its_reason_and_email_still_goes(sender: AlertSender) -> None:
@@ -336,6 +344,75 @@ def test_a_repeated_feed_delivery_pushes_again_with_the_same_alert_id(sender: Al
     assert len(sender.feed.entries) == 1  # type: ignore[attr-defined]
 
 
+def test_an_sms_to_a_country_not_allowed_is_parked_and_shown_never_sent(sender: AlertSender) -> None:
+    # Entered before the list narrowed, or written around the API: the sender checks again.
+    cuban = WEBER.model_copy(update={"alert_mobile": "+5352123456", "verified_mobile": "+5352123456"})
+    sender.handle(sqs_event(notifications_for(booking(), cuban, in_app=False)), None)
+    assert sender.sms.outbox == [] and len(sender.email.outbox) == 1
+    (parked,) = sender.parking.parked
+    assert parked["reason"].startswith("sms_country_not_allowed: a number of CU")
+    assert "+5352123456" not in parked["reason"]
+    failure = sender.delivery_log.failures[("cal-dr-weber", "sms")]
+    assert failure.reason.startswith("sms_country_not_allowed")
+
+
+def test_the_sms_cap_is_spent_in_segments(sender: AlertSender) -> None:
+    # A name the GSM-7 alphabet lacks makes the SMS UCS-2: two segments, both counted.
+    long_name = booking().model_copy(
+        update={"patient_last_name": "Ωmega-Σtratos-Ψarakis-Θeodoridou Χατζηγεωργίου"}
+    )
+    mobile_only = WEBER.model_copy(update={"alert_email": None, "verified_email": None})
+    sender.handle(sqs_event(notifications_for(long_name, mobile_only, in_app=False)), None)
+    [text] = [text for _to, text in sender.sms.outbox]
+    assert sender.delivery_log.segments_spent == [count_segments(text).segments]
+    assert count_segments(text).segments == 2
+
+
+@dataclasses.dataclass
+class SettingsNow:
+    calendars: dict[str, CalendarSettings]
+
+    def get(self, calendar_id: str) -> CalendarSettings | None:
+        return self.calendars.get(calendar_id)
+
+
+def test_a_contact_deleted_after_the_alert_was_queued_gets_nothing() -> None:
+    queued = notifications_for(booking(), WEBER, in_app=True)
+    now = WEBER.model_copy(update={"alert_mobile": None, "verified_mobile": None})
+    sender = fake_sender(settings=SettingsNow({"cal-dr-weber": now}))
+    response = sender.handle(sqs_event(queued), None)
+    assert response == {"batchItemFailures": []}
+    assert sender.sms.outbox == []  # deleted: nothing more goes to it
+    assert [to for to, _ in sender.email.outbox] == ["praxis.weber@example.com"]
+    assert len(sender.feed.entries) == 1 and sender.parking.parked == []
+
+
+def test_a_contact_changed_after_the_alert_was_queued_gets_nothing() -> None:
+    queued = notifications_for(booking(), WEBER, in_app=False)
+    moved = WEBER.model_copy(update={"alert_email": "neu@example.com"})  # pending, not proven
+    sender = fake_sender(settings=SettingsNow({"cal-dr-weber": moved}))
+    sender.handle(sqs_event(queued), None)
+    assert sender.email.outbox == [] and len(sender.sms.outbox) == 1
+
+
+def test_a_code_goes_only_while_its_contact_is_still_pending() -> None:
+    code = booking().model_copy(update={"kind": "verification", "verification_code": "123456"})
+    pending = CalendarSettings(calendar_id="cal-dr-weber", alert_mobile="+4915123456789")
+    [notification] = [
+        n.model_copy(update={"to": "+4915123456789", "channel": "sms"})
+        for n in notifications_for(code, WEBER, in_app=False)
+        if n.channel == "sms"
+    ]
+    still = fake_sender(settings=SettingsNow({"cal-dr-weber": pending}))
+    still.handle(sqs_event([notification]), None)
+    assert len(still.sms.outbox) == 1
+    deleted = fake_sender(
+        settings=SettingsNow({"cal-dr-weber": CalendarSettings(calendar_id="cal-dr-weber")})
+    )
+    deleted.handle(sqs_event([notification]), None)
+    assert deleted.sms.outbox == []
+
+
 @dataclass
 class _Clock:
     """A Lambda context whose remaining time is read off a script, one value per look."""
@@ -347,11 +424,11 @@ class _Clock:
 
 
 def test_with_too_little_time_left_a_message_goes_back_untouched_instead_of_half_sent() -> None:
-    # 7 s a call, 5 calls a message and one for the back-off: 42 s are needed to start one.
+    # 7 s a call, 6 calls a message and one for the back-off: 49 s are needed to start one.
     sender = fake_sender(longest_call_seconds=7)
     notifications = notifications_for(booking(), WEBER, in_app=False)
 
-    response = sender.handle(sqs_event(notifications), _Clock([41_999]))  # type: ignore[arg-type]
+    response = sender.handle(sqs_event(notifications), _Clock([48_999]))  # type: ignore[arg-type]
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
     assert sender.sms.outbox == [] and sender.email.outbox == [] and sender.parking.parked == []

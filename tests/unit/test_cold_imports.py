@@ -87,9 +87,10 @@ def test_the_sender_loads_jinja2_and_the_validators_only_when_it_needs_them() ->
         " alerts_feed_table_name='f', sender_email='alerts@example.com', ses_configuration_set='c',"
         " sms_sender_id='Praxis', alert_feed_days=30, notification_queue_url='q',"
         " delivery_log_table_name='l', sms_per_calendar_per_hour=30, notification_max_receives=10,"
-        " realtime_publish_url='https://example.appsync-api.eu-central-1.amazonaws.com/event'))"
+        " realtime_publish_url='https://example.appsync-api.eu-central-1.amazonaws.com/event',"
+        " sms_allowed_countries='DE,AT', settings_table_name='s'))"
     )
-    # Jinja2 with the first e-mail; the sender never validates a contact.
+    # Jinja2 with the first e-mail, phonenumbers with the first SMS (its country is checked).
     assert {"jinja2", "phonenumbers", "email_validator"}.isdisjoint(loaded)
     assert "aws_lambda_powertools.utilities.idempotency" in loaded
 

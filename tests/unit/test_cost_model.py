@@ -12,11 +12,14 @@ from benchmarks.cost_model import (
     PRICES,
     CostInputs,
     FunctionUsage,
+    abuse_limits,
+    abuse_section,
     default_sampled_traces,
     email_only_message_usd,
     estimate,
     example_inputs,
     render_markdown,
+    worst_abuse,
     write_doc,
 )
 
@@ -164,3 +167,21 @@ def test_the_committed_doc_was_generated_with_todays_prices() -> None:
         assert price.as_of in doc and price.source in doc, (
             "docs/cost-model.md is stale: run make bench (or python -m benchmarks.cost_model)"
         )
+
+
+def test_the_doc_shows_the_worst_abuse_within_todays_limits() -> None:
+    # The section depends on the template's limits and the prices only, not on measurements.
+    section = "\n".join(abuse_section(abuse_limits()))
+    assert section in DEFAULT_DOC.read_text("utf-8"), "run make bench (or python -m benchmarks.cost_model)"
+
+
+def test_worst_abuse_follows_the_limits() -> None:
+    limits = abuse_limits()
+    per_calendar, per_subject, capped = worst_abuse(limits)
+    # Three tests and five codes an hour, two segments each, for 720 hours.
+    assert per_calendar[1] == (3 + 5) * 2 * 720
+    assert per_subject[1] == 10 * 2 * 720
+    assert capped[1] == 30 * 720
+    assert per_calendar[2] == pytest.approx(per_calendar[1] * PRICES["sms.AT"].usd)
+    halved = replace(limits, tests_per_hour=1, codes_per_hour=1)
+    assert worst_abuse(halved)[0][1] == 2 * 2 * 720

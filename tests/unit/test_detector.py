@@ -18,7 +18,7 @@ WEBER = CalendarSettings(
     practitioner_name="Dr. Anna Weber",
     alert_email="praxis.weber@example.com",
     alert_mobile="+4915123456789",
-)
+).with_contacts_verified()
 
 
 def make_detector(

@@ -26,7 +26,9 @@ from tests.fakes import (
     fake_sender,
 )
 
-WEBER = CalendarSettings(calendar_id="cal-1", alert_email="p@example.com", alert_mobile="+4915123456789")
+WEBER = CalendarSettings(
+    calendar_id="cal-1", alert_email="p@example.com", alert_mobile="+4915123456789"
+).with_contacts_verified()
 
 text = st.text(min_size=0, max_size=40)
 hostile_text = st.one_of(

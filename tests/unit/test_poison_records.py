@@ -23,7 +23,7 @@ from tests.fakes import FakeParkingLot, FakeQueue, FakeSettings
 
 WEBER = CalendarSettings(
     calendar_id="cal-dr-weber", alert_email="praxis.weber@example.com", alert_mobile="+4915123456789"
-)
+).with_contacts_verified()
 
 
 def detector(settings: FakeSettings | None = None) -> AlertDetector:

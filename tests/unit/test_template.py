@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform as sam_transform
 
+from practitioner_alerts.domain.settings import DEFAULT_SMS_COUNTRIES
 from practitioner_alerts_local.template import StackContext, Template, load_template
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -180,7 +181,8 @@ def test_expected_resources_exist(template: dict[str, Any]) -> None:
     ("table_id", "keys", "ttl_attribute"),
     [
         ("AppointmentsTable", {"appointment_id": "HASH"}, "expires_at"),
-        ("CalendarSettingsTable", {"calendar_id": "HASH"}, None),
+        # Only the pending verification codes carry expires_at.
+        ("CalendarSettingsTable", {"calendar_id": "HASH"}, "expires_at"),
         ("IdempotencyTable", {"id": "HASH"}, "expiration"),
         ("AlertsFeedTable", {"calendar_id": "HASH", "alert_id": "RANGE"}, "expires_at"),
     ],
@@ -224,7 +226,7 @@ def test_layer_builds_for_arm64_python313(template: dict[str, Any]) -> None:
                 "NOTIFICATION_QUEUE_URL": {"Fn::GetAtt": ["NotificationQueue", "QueueUrl"]},
                 "STREAM_DEAD_LETTER_QUEUE_URL": {"Fn::GetAtt": ["StreamDeadLetterQueue", "QueueUrl"]},
                 "SHORT_NOTICE_WINDOW_HOURS": {"Ref": "ShortNoticeWindowHours"},
-                "SETTINGS_CACHE_SECONDS": "60",
+                "SETTINGS_CACHE_SECONDS": "0",
                 "ALERTS_FEED_ENABLED": "true",
             },
         ),
@@ -514,7 +516,10 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
         "SenderEmail",
         "SesConfigurationSetResource",
         "AlertsChannelNamespace",
+        "CalendarSettingsTable",
     }
+    # Only to look, before each SMS and e-mail, whether the contact is still the calendar's.
+    assert allowed_actions_on(template, "SenderFunction", "CalendarSettingsTable") == {"dynamodb:GetItem"}
     assert allowed_actions_on(template, "SenderFunction", "AlertsChannelNamespace") == {
         "appsync:EventPublish"
     }
@@ -538,7 +543,6 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
         "dynamodb:UpdateItem",
     }
     for forbidden in (
-        "CalendarSettingsTable",
         "AppointmentsTable",
         "StreamDeadLetterQueue",
     ):
@@ -654,7 +658,10 @@ def test_outputs_expose_names_urls_and_arns(template: dict[str, Any]) -> None:
 SETTINGS_API_ROUTES = {
     "GET /calendars/{calendar_id}/alert-settings",
     "PUT /calendars/{calendar_id}/alert-settings",
+    "PATCH /calendars/{calendar_id}/alert-settings",
     "POST /calendars/{calendar_id}/alert-settings/test",
+    "POST /calendars/{calendar_id}/alert-settings/verification",
+    "POST /calendars/{calendar_id}/alert-settings/verification/confirm",
     "GET /calendars/{calendar_id}/alerts",
     "POST /calendars/{calendar_id}/alerts/{alert_id}/read",
     "GET /openapi.json",
@@ -677,6 +684,9 @@ def test_settings_api_function_code_and_environment(template: dict[str, Any]) ->
         "VIEW_CALENDARS_CLAIM": {"Ref": "ViewCalendarsClaim"},
         "TEST_ALERTS_PER_HOUR": {"Ref": "TestAlertsPerHour"},
         "DELIVERY_LOG_TABLE_NAME": {"Ref": "DeliveryLogTable"},
+        "VERIFICATION_CODES_PER_HOUR": {"Ref": "VerificationCodesPerHour"},
+        "SENDS_PER_SUBJECT_PER_HOUR": {"Ref": "SendsPerSubjectPerHour"},
+        "SMS_ALLOWED_COUNTRIES": {"Ref": "SmsAllowedCountries"},
     }
     # API Gateway gives up on an integration after 30 s; the function must answer before that.
     assert function_timeout(template, "SettingsApiFunction") < 30
@@ -732,14 +742,12 @@ def test_settings_api_permissions_are_exactly_what_it_needs(template: dict[str, 
     for statement in policy_statements(template, "SettingsApiFunction"):
         touched |= referenced_ids(statement["Resource"])
     assert touched == {"CalendarSettingsTable", "AlertsFeedTable", "NotificationQueue", "DeliveryLogTable"}
-    assert allowed_actions_on(template, "SettingsApiFunction", "DeliveryLogTable") == {
-        "dynamodb:Query",
-        "dynamodb:DeleteItem",
-    }
+    assert allowed_actions_on(template, "SettingsApiFunction", "DeliveryLogTable") == {"dynamodb:Query"}
     assert allowed_actions_on(template, "SettingsApiFunction", "CalendarSettingsTable") == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
     }
     assert allowed_actions_on(template, "SettingsApiFunction", "AlertsFeedTable") == {
         "dynamodb:Query",
@@ -945,3 +953,30 @@ def test_the_sender_knows_where_to_publish(template: dict[str, Any]) -> None:
     assert outputs["RealtimeWebSocketUrl"]["Value"] == {
         "Fn::Sub": "wss://${RealtimeApi.Dns.Realtime}/event/realtime"
     }
+
+
+def test_sms_go_to_the_eu_eea_switzerland_and_the_uk_unless_configured(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["SmsAllowedCountries"]
+    default = parameter["Default"].split(",")
+    assert len(default) == 32 and set(default) == DEFAULT_SMS_COUNTRIES
+    assert {"DE", "AT", "CH", "GB", "NO", "IS", "LI"} <= set(default)
+    assert not {"IM", "GG", "JE", "US", "CU"} & set(default)
+    assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"])
+    # Both where a number is entered and where an SMS is sent.
+    for function in ("SettingsApiFunction", "SenderFunction"):
+        variables = props(template, function)["Environment"]["Variables"]
+        assert variables["SMS_ALLOWED_COUNTRIES"] == {"Ref": "SmsAllowedCountries"}, function
+
+
+def test_the_routes_that_send_have_a_smaller_throttle_of_their_own(template: dict[str, Any]) -> None:
+    api = props(template, "SettingsHttpApi")
+    default = api["DefaultRouteSettings"]
+    routes = api["RouteSettings"]
+    assert set(routes) <= SETTINGS_API_ROUTES
+    for route in (
+        "POST /calendars/{calendar_id}/alert-settings/test",
+        "POST /calendars/{calendar_id}/alert-settings/verification",
+        "POST /calendars/{calendar_id}/alert-settings/verification/confirm",
+    ):
+        assert routes[route]["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
+        assert routes[route]["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route

@@ -7,30 +7,32 @@ work unchanged: the practitioner who may change where alerts go. The view claim
 the front desk, who should get the pop-ups and the feed but not redirect a practitioner's alerts.
 Administering a calendar implies seeing it.
 
-The claims reach us in several shapes. API Gateway's HTTP API JWT authorizer hands them to
-Lambda as strings and flattens an array into ``"[cal-a cal-b]"``; AppSync hands the OIDC
-token's claims over as JSON, so an array stays a list; a directly invoked function (tests,
-``sam local``) may get either. All are read the same way, and an item that carries a separator
-(whitespace, a comma, a bracket or a quote) grants nothing: ``["cal-attacker cal-dr-weber"]`` is
-one odd name, not two calendars. In API Gateway's flattened form the element boundaries are
-already gone, which is why the identity provider must never put such a name in a token (see
-docs/settings-api.md, "Who may do what").
+The claims reach us in the forms the two services really produce, and only those are read:
+
+* AppSync hands the OIDC token's claims over as JSON, so an array claim stays a **list**;
+* API Gateway's HTTP API JWT authorizer hands every claim to Lambda as a string: an array claim
+  becomes ``"[cal-a cal-b]"`` (its items joined by single spaces, in brackets), a string claim
+  stays **one id**.
+
+Every item must be a calendar id by the one rule of the appointments contract
+(:func:`~practitioner_alerts.domain.appointments.is_calendar_id`: 1-128 printable ASCII
+characters, no space, no '#'), and a claim holding anything else grants **nothing**. So
+``["cal-attacker cal-dr-weber"]`` (one item with a space) grants no calendar at all, and since no
+calendar can have such an id (the contract and the API path refuse it), an identity provider
+that writes the ids of real calendars never writes one. Comma-separated strings and JSON arrays
+inside a string are not forms either service produces; they are read as one (odd) id.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from practitioner_alerts.domain.appointments import is_calendar_id
+
 DEFAULT_CALENDARS_CLAIM = "calendars"
 DEFAULT_VIEW_CALENDARS_CLAIM = "calendars_view"
-
-_SEPARATORS = re.compile(r"[\s,]+")
-# What a calendar id in a claim may not contain: the separators of every form read here.
-_NOT_IN_AN_ID = re.compile(r"[\s,\[\]\"]")
 
 
 @dataclass(frozen=True)
@@ -59,36 +61,20 @@ class Caller:
 
 
 def calendars_in_claim(value: object) -> frozenset[str]:
-    """The calendar ids a claim lists, in any of the shapes described in the module docstring."""
+    """The calendar ids a claim lists, in the forms of the module docstring; nothing at all when
+    the claim holds anything but calendar ids."""
+    items: list[object]
     if isinstance(value, list | tuple):
-        items = [item for item in value if isinstance(item, str)]
+        items = list(value)
     elif isinstance(value, str):
-        text = value.strip()
-        parsed = _json_array(text)
-        if parsed is not None:
-            items = parsed
-        else:
-            if text.startswith("[") and text.endswith("]"):
-                text = text[1:-1]
-            items = _SEPARATORS.split(text)
+        # API Gateway's flattened array. A string claim that happens to look like one (an id
+        # starting with "[" and ending with "]") cannot be told apart from it, and is read so.
+        items = list(value[1:-1].split(" ")) if value.startswith("[") and value.endswith("]") else [value]
     else:
         return frozenset()
-    return frozenset(
-        cleaned for item in items if (cleaned := item.strip()) and not _NOT_IN_AN_ID.search(cleaned)
-    )
-
-
-def _json_array(text: str) -> list[str] | None:
-    """Items of a JSON array of strings ('["cal-a","cal-b"]'), else None."""
-    if not text.startswith('["'):
-        return None
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-        return parsed
-    return None
+    if not items or not all(is_calendar_id(item) for item in items):
+        return frozenset()
+    return frozenset(str(item) for item in items)
 
 
 def caller_from_claims(claims: Mapping[str, Any], names: ClaimNames) -> Caller:

@@ -33,6 +33,14 @@ class _FromEnvironment(BaseModel):
             ) from error
 
 
+# ISO 3166-1 alpha-2 codes, comma-separated: the template's SmsAllowedCountries.
+CountryList = Annotated[str, Field(pattern=r"^[A-Z]{2}(,[A-Z]{2})*$")]
+
+
+def _countries(value: str) -> frozenset[str]:
+    return frozenset(value.split(","))
+
+
 class DetectorConfig(_FromEnvironment):
     settings_table_name: str
     notification_queue_url: str
@@ -61,6 +69,13 @@ class SenderConfig(_FromEnvironment):
     notification_max_receives: Annotated[int, Field(gt=0)]
     # AppSync Events' HTTP publish endpoint, https://<Dns.Http>/event.
     realtime_publish_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+/event$")]
+    sms_allowed_countries: CountryList
+    # Read before each SMS and e-mail: a contact deleted since the alert was queued gets nothing.
+    settings_table_name: str
+
+    @property
+    def sms_countries(self) -> frozenset[str]:
+        return _countries(self.sms_allowed_countries)
 
 
 class SettingsApiConfig(_FromEnvironment):
@@ -73,6 +88,13 @@ class SettingsApiConfig(_FromEnvironment):
     view_calendars_claim: Annotated[str, Field(min_length=1)]
     test_alerts_per_hour: Annotated[int, Field(gt=0, le=100)]
     delivery_log_table_name: str
+    verification_codes_per_hour: Annotated[int, Field(gt=0, le=100)]
+    sends_per_subject_per_hour: Annotated[int, Field(gt=0, le=1000)]
+    sms_allowed_countries: CountryList
+
+    @property
+    def sms_countries(self) -> frozenset[str]:
+        return _countries(self.sms_allowed_countries)
 
 
 class DeliveryEventsConfig(_FromEnvironment):

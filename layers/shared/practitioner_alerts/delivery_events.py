@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent, SNSEvent
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure
+from practitioner_alerts.domain.settings import contact_digest
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -54,13 +55,18 @@ def email_failure(event: dict[str, Any]) -> tuple[str, DeliveryFailure] | None:
         when = complaint.get("timestamp")
     else:
         reason, when = kind.lower(), None
+    destination = (event["mail"].get("destination") or [None])[0]
     return calendar, DeliveryFailure(
-        channel="email", reason=reason, failed_at=when or event["mail"].get("timestamp", "")
+        channel="email",
+        reason=reason,
+        failed_at=when or event["mail"].get("timestamp", ""),
+        contact=contact_digest(destination) if isinstance(destination, str) else None,
     )
 
 
-def sms_failure(log_message: str) -> tuple[str, str, str] | None:
-    """(SNS message id, reason, time) from one SMS delivery-status log line, if it is a failure."""
+def sms_failure(log_message: str) -> tuple[str, str, str, str | None] | None:
+    """(SNS message id, reason, time, contact_digest of the number) from one SMS delivery-status
+    log line, if it is a failure."""
     try:
         status = json.loads(log_message)
     except json.JSONDecodeError:
@@ -72,7 +78,9 @@ def sms_failure(log_message: str) -> tuple[str, str, str] | None:
     if not message_id:
         return None
     reason = f"sms not delivered: {delivery.get('providerResponse', 'unknown')}"
-    return message_id, reason, notification.get("timestamp", "")
+    destination = delivery.get("destination")
+    contact = contact_digest(destination) if isinstance(destination, str) else None
+    return message_id, reason, notification.get("timestamp", ""), contact
 
 
 @dataclass(frozen=True)
@@ -104,12 +112,14 @@ class DeliveryReceipts:
             found = sms_failure(log_event.message)
             if not found:
                 continue
-            message_id, reason, when = found
+            message_id, reason, when, contact = found
             calendar = self.log.calendar_of_sms(message_id)
             if calendar is None:
                 logger.info("SMS receipt for an unknown message", extra={"sns_message_id": message_id})
                 continue
-            self._record(calendar, DeliveryFailure(channel="sms", reason=reason, failed_at=when))
+            self._record(
+                calendar, DeliveryFailure(channel="sms", reason=reason, failed_at=when, contact=contact)
+            )
             recorded += 1
         return recorded
 

@@ -46,6 +46,12 @@ from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
 from practitioner_alerts.domain.notifications import AlertContent, Notification
+from practitioner_alerts.domain.settings import (
+    DEFAULT_SMS_COUNTRIES,
+    CalendarSettings,
+    contact_digest,
+    sms_country,
+)
 from practitioner_alerts.errors import (
     AlertError,
     MalformedRecord,
@@ -54,7 +60,7 @@ from practitioner_alerts.errors import (
     TransientError,
 )
 from practitioner_alerts.realtime import channel_for
-from practitioner_alerts.rendering import Email, render_email, render_headline, render_sms
+from practitioner_alerts.rendering import Email, count_segments, render_email, render_headline, render_sms
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -81,9 +87,15 @@ class AlertsFeed(Protocol):
 
 
 class DeliveryLog(Protocol):
-    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool: ...
+    def spend_sms(
+        self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = ...
+    ) -> bool: ...
     def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None: ...
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
+
+
+class CurrentSettings(Protocol):
+    def get(self, calendar_id: str) -> CalendarSettings | None: ...
 
 
 class AlertPush(Protocol):
@@ -99,9 +111,10 @@ class SmsCapReached(PermanentError):
     """The calendar sent its hourly share of SMS and has no e-mail to fall back to."""
 
 
-# The most AWS calls one message makes: for an SMS, the hourly cap, the idempotency record, SNS,
-# the record's completion and the receipt mapping (an e-mail makes three, a feed entry two).
-AWS_CALLS_PER_MESSAGE = 5
+# The most AWS calls one message makes: for an SMS, the settings check (is the contact still the
+# calendar's?), the hourly cap, the idempotency record, SNS, the record's completion and the
+# receipt mapping (an e-mail makes four, a feed entry two).
+AWS_CALLS_PER_MESSAGE = 6
 
 
 class OutOfTime(TransientError):
@@ -152,6 +165,12 @@ class AlertSender:
     push: AlertPush | None = None
     # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # Countries whose numbers may get an SMS (SmsAllowedCountries).
+    sms_countries: frozenset[str] = DEFAULT_SMS_COUNTRIES
+    # The calendar's settings as they are now, read before each SMS and e-mail: a contact
+    # deleted or changed after the alert was queued (a queue held up by an outage, say) gets
+    # nothing more. Without it, what the detector queued is sent.
+    settings: CurrentSettings | None = None
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
         config = IdempotencyConfig(
@@ -250,6 +269,8 @@ class AlertSender:
 
     def _deliver(self, notification: Notification) -> dict[str, str]:
         alert = notification.alert
+        if notification.channel != "in_app" and not self._still_wanted(notification):
+            return {"message_id": "not-sent:contact-changed"}
         try:
             if notification.channel == "sms":
                 message_id = self._send_sms(notification)
@@ -266,7 +287,7 @@ class AlertSender:
             raise
         except PermanentError as error:
             # The practitioner sees this in their settings and can fix the address.
-            self._remember_failure(alert.calendar_id, notification.channel, error.reason)
+            self._remember_failure(alert.calendar_id, notification.channel, error.reason, notification.to)
             raise
         logger.info(
             "notification delivered",
@@ -281,8 +302,48 @@ class AlertSender:
         metrics.add_metric(name=f"Delivered_{notification.channel}", unit=MetricUnit.Count, value=1)
         return {"message_id": message_id}
 
+    def _still_wanted(self, notification: Notification) -> bool:
+        """False when the calendar no longer has this contact, proven (an alert) or pending (its
+        code): then nothing goes to it, and the message leaves the queue."""
+        if self.settings is None or notification.channel == "in_app" or notification.to is None:
+            return True
+        alert = notification.alert
+        current = self.settings.get(alert.calendar_id)
+        channel = notification.channel
+        if current is None:
+            wanted = False
+        elif alert.kind == "verification":
+            wanted = current.contact(channel) == notification.to and not current.is_verified(channel)
+        else:
+            wanted = (
+                current.sms_recipient if channel == "sms" else current.email_recipient
+            ) == notification.to
+        if not wanted:
+            logger.info(
+                "not sent: the calendar's contact changed since the alert was queued",
+                extra={
+                    "notification_id": notification.notification_id,
+                    "calendar_id": alert.calendar_id,
+                    "channel": channel,
+                    "kind": alert.kind,
+                },
+            )
+            metrics.add_metric(name="NotSentContactChanged", unit=MetricUnit.Count, value=1)
+        return wanted
+
     def _send_sms(self, notification: Notification) -> str:
         alert = notification.alert
+        to = _address(notification)
+        # Checked again here, not only when the number was entered: the list may have narrowed
+        # since, and a number written around the API never went through that check.
+        country = sms_country(to)
+        if country is None or country not in self.sms_countries:
+            raise PermanentError(
+                f"sms_country_not_allowed: a number of {country or 'no country'}, which "
+                "SmsAllowedCountries does not list"
+            )
+        text = _rendered(render_sms, alert)
+        segments = count_segments(text).segments
         now = self.clock()
         hour_ends = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         if not self.delivery_log.spend_sms(
@@ -290,6 +351,7 @@ class AlertSender:
             now.strftime("%Y-%m-%dT%H"),
             self.sms_per_calendar_per_hour,
             int((hour_ends + timedelta(hours=1)).timestamp()),
+            segments=segments,
         ):
             metrics.add_metric(name="SmsOverCap", unit=MetricUnit.Count, value=1)
             if notification.covered_by_email:
@@ -299,10 +361,10 @@ class AlertSender:
                 )
                 return "over-cap:covered-by-email"
             raise SmsCapReached(
-                f"sms_cap_reached: {self.sms_per_calendar_per_hour} SMS this hour for this calendar "
-                "and no e-mail to fall back to; redrive after the hour"
+                f"sms_cap_reached: {self.sms_per_calendar_per_hour} SMS segments this hour for this "
+                "calendar and no e-mail to fall back to; redrive after the hour"
             )
-        message_id = self.sms.send(_address(notification), _rendered(render_sms, alert))
+        message_id = self.sms.send(to, text)
         expires = now + timedelta(days=3)  # SMS delivery receipts arrive within hours
         try:
             self.delivery_log.remember_sms(message_id, alert.calendar_id, int(expires.timestamp()))
@@ -335,9 +397,14 @@ class AlertSender:
             return
         metrics.add_metric(name="Pushed", unit=MetricUnit.Count, value=1)
 
-    def _remember_failure(self, calendar_id: str, channel: str, reason: str) -> None:
+    def _remember_failure(self, calendar_id: str, channel: str, reason: str, to: str | None) -> None:
         now = self.clock()
-        failure = DeliveryFailure(channel=channel, reason=reason, failed_at=now.isoformat())
+        failure = DeliveryFailure(
+            channel=channel,
+            reason=reason,
+            failed_at=now.isoformat(),
+            contact=contact_digest(to) if to else None,
+        )
         try:
             self.delivery_log.record_failure(calendar_id, failure, int((now + FAILURE_MEMORY).timestamp()))
         except AlertError as error:

@@ -77,7 +77,11 @@ def build_sender(config: SenderConfig) -> AlertSender:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
 
     from practitioner_alerts.adapters.appsync_events import EventPublisher  # noqa: PLC0415
-    from practitioner_alerts.adapters.dynamodb import AlertsFeedTable, DeliveryLogTable  # noqa: PLC0415
+    from practitioner_alerts.adapters.dynamodb import (  # noqa: PLC0415
+        AlertsFeedTable,
+        CalendarSettingsTable,
+        DeliveryLogTable,
+    )
     from practitioner_alerts.adapters.ses import EmailGateway  # noqa: PLC0415
     from practitioner_alerts.adapters.sns import SmsGateway  # noqa: PLC0415
     from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages  # noqa: PLC0415
@@ -99,6 +103,8 @@ def build_sender(config: SenderConfig) -> AlertSender:
         max_receives=config.notification_max_receives,
         longest_call_seconds=LONGEST_CALL_SECONDS,
         push=EventPublisher(config.realtime_publish_url, *_region_and_credentials()),
+        sms_countries=config.sms_countries,
+        settings=CalendarSettingsTable(dynamodb, config.settings_table_name),
     )
 
 

@@ -33,7 +33,10 @@ Invoke = Callable[[Event], Any]
 ROUTES: tuple[str, ...] = (
     "GET /calendars/{calendar_id}/alert-settings",
     "PUT /calendars/{calendar_id}/alert-settings",
+    "PATCH /calendars/{calendar_id}/alert-settings",
     "POST /calendars/{calendar_id}/alert-settings/test",
+    "POST /calendars/{calendar_id}/alert-settings/verification",
+    "POST /calendars/{calendar_id}/alert-settings/verification/confirm",
     "GET /calendars/{calendar_id}/alerts",
     "POST /calendars/{calendar_id}/alerts/{alert_id}/read",
     "GET /openapi.json",

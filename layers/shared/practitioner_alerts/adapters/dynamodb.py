@@ -6,6 +6,7 @@ Idempotency records live in DynamoDB too, but Powertools' persistence layer owns
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import ValidationError
 
 from practitioner_alerts.adapters.aws_errors import aws_call
-from practitioner_alerts.domain.settings import CalendarSettings
+from practitioner_alerts.domain.settings import CalendarSettings, ContactChannel
+from practitioner_alerts.domain.verification import PendingCode
 from practitioner_alerts.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
@@ -32,6 +34,23 @@ _UNPROCESSED_ATTEMPTS = 4
 # Suffix of the per-calendar test-send counter item in the settings table; calendar ids that the
 # settings API accepts cannot contain "#", so no calendar's settings can sit under such a key.
 TEST_SENDS_KEY_SUFFIX = "#test-sends"
+# Suffix of the item that holds a channel's pending verification code (its hash), beside the
+# settings for the same reason.
+VERIFICATION_KEY_SUFFIX = "#verification-"
+# Per-calendar counter of verification codes sent, beside the settings like the test sends.
+CODE_SENDS_KEY_SUFFIX = "#code-sends"
+
+
+def subject_counter(subject: str | None) -> str:
+    """The key of a token subject's own allowance of test and verification sends: one person
+    administering many calendars gets one allowance, not one per calendar. Hashed, so that an
+    odd subject cannot collide with a calendar's key (calendar ids have no '#')."""
+    digest = hashlib.sha256((subject or "").encode()).hexdigest()[:32]
+    return f"subject#{digest}#sends"
+
+
+# Bookkeeping on the settings item, not a setting: a hash of the settings it was written with.
+REVISION_ATTRIBUTE = "revision"
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,6 +59,35 @@ def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def revision_of(settings: CalendarSettings) -> str:
+    """A short hash of everything saved for a calendar, verification included: the settings
+    API's ETag, and what a conditional write compares (equal settings, equal revision)."""
+    content = json.dumps(settings.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(content.encode()).hexdigest()[:20]
+
+
+class StaleSettings(PermanentError):
+    """Someone else saved the calendar's settings after they were read: nothing was written."""
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    """A calendar's settings as read, and what a write must find to replace exactly these."""
+
+    calendar_id: str
+    settings: CalendarSettings | None  # None: nothing saved yet
+    stored_revision: str | None = None  # None also for an item written without one
+
+    @property
+    def current(self) -> CalendarSettings:
+        # A calendar nobody has configured yet has the defaults: no contacts, Berlin, German.
+        return self.settings or CalendarSettings(calendar_id=self.calendar_id)
+
+    @property
+    def revision(self) -> str:
+        return self.stored_revision or revision_of(self.current)
 
 
 @dataclass(frozen=True)
@@ -96,9 +144,111 @@ class CalendarSettingsTable:
         item = response.get("Item")
         return _settings_from_item(item) if item else None
 
+    def read(self, calendar_id: str) -> StoredSettings:
+        """The settings with their revision, for a write that must not overwrite someone else's."""
+        with aws_call("dynamodb.GetItem"):
+            response = self._client.get_item(
+                TableName=self._table_name, Key={"calendar_id": {"S": calendar_id}}, ConsistentRead=True
+            )
+        item = response.get("Item")
+        if not item:
+            return StoredSettings(calendar_id, None)
+        revision = item.get(REVISION_ATTRIBUTE, {}).get("S")
+        return StoredSettings(calendar_id, _settings_from_item(item), revision)
+
     def put(self, settings: CalendarSettings) -> None:
+        """Writes the settings whatever is stored: for an operator's import, never for the API."""
         with aws_call("dynamodb.PutItem"):
-            self._client.put_item(TableName=self._table_name, Item=to_item(settings.model_dump()))
+            self._client.put_item(TableName=self._table_name, Item=_settings_item(settings))
+
+    def replace(self, settings: CalendarSettings, *, read: StoredSettings) -> None:
+        """Writes the settings only if what is stored is still what ``read`` found; else
+        :class:`StaleSettings`. Two editors working from one copy cannot both win."""
+        condition: dict[str, Any]
+        if read.settings is None:
+            condition = {"ConditionExpression": "attribute_not_exists(calendar_id)"}
+        elif read.stored_revision is None:
+            condition = {"ConditionExpression": "attribute_exists(calendar_id) AND attribute_not_exists(#r)"}
+        else:
+            condition = {
+                "ConditionExpression": "#r = :r",
+                "ExpressionAttributeValues": {":r": {"S": read.stored_revision}},
+            }
+        if read.settings is not None:
+            condition["ExpressionAttributeNames"] = {"#r": REVISION_ATTRIBUTE}
+        with aws_call("dynamodb.PutItem"):
+            try:
+                self._client.put_item(TableName=self._table_name, Item=_settings_item(settings), **condition)
+            except self._client.exceptions.ConditionalCheckFailedException as error:
+                raise StaleSettings("the settings changed since they were read") from error
+
+    # -- Verification codes ----------------------------------------------------------------------
+    def _code_key(self, calendar_id: str, channel: ContactChannel) -> dict[str, Any]:
+        return {"calendar_id": {"S": f"{calendar_id}{VERIFICATION_KEY_SUFFIX}{channel}"}}
+
+    def put_code(self, calendar_id: str, channel: ContactChannel, code: PendingCode, *, spacing: int) -> bool:
+        """Stores a new code for the channel in place of any earlier one, unless the earlier one
+        went out less than ``spacing`` seconds before this one (then False, nothing stored)."""
+        item = {
+            **self._code_key(calendar_id, channel),
+            "code_hash": {"S": code.code_hash},
+            "salt": {"S": code.salt},
+            "sent_at": {"N": str(code.sent_at)},
+            "expires_at": {"N": str(code.expires_at)},
+            "attempts_left": {"N": str(code.attempts_left)},
+        }
+        with aws_call("dynamodb.PutItem"):
+            try:
+                self._client.put_item(
+                    TableName=self._table_name,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(sent_at) OR sent_at <= :earliest",
+                    ExpressionAttributeValues={":earliest": {"N": str(code.sent_at - spacing)}},
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+    def get_code(self, calendar_id: str, channel: ContactChannel) -> PendingCode | None:
+        with aws_call("dynamodb.GetItem"):
+            response = self._client.get_item(
+                TableName=self._table_name, Key=self._code_key(calendar_id, channel), ConsistentRead=True
+            )
+        item = response.get("Item")
+        if not item or "code_hash" not in item:
+            return None
+        values = from_item(item)
+        return PendingCode(
+            code_hash=str(values["code_hash"]),
+            salt=str(values["salt"]),
+            sent_at=int(values["sent_at"]),
+            expires_at=int(values["expires_at"]),
+            attempts_left=int(values["attempts_left"]),
+        )
+
+    def take_attempt(self, calendar_id: str, channel: ContactChannel, code: PendingCode) -> bool:
+        """Uses up one attempt at ``code``; False when none is left or another code replaced it.
+        Counted before the comparison, atomically, so parallel guesses cannot share an attempt."""
+        with aws_call("dynamodb.UpdateItem"):
+            try:
+                self._client.update_item(
+                    TableName=self._table_name,
+                    Key=self._code_key(calendar_id, channel),
+                    UpdateExpression="SET attempts_left = attempts_left - :one",
+                    ConditionExpression="salt = :salt AND attempts_left > :none",
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":none": {"N": "0"},
+                        ":salt": {"S": code.salt},
+                    },
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+    def delete_code(self, calendar_id: str, channel: ContactChannel) -> None:
+        with aws_call("dynamodb.DeleteItem"):
+            self._client.delete_item(TableName=self._table_name, Key=self._code_key(calendar_id, channel))
 
     def take_test_send(self, calendar_id: str, window: str, limit: int) -> bool:
         """Counts one test send in ``window`` (e.g. the hour); False once ``limit`` are used up.
@@ -107,7 +257,12 @@ class CalendarSettingsTable:
         settings save (PutItem replaces the settings item) and the detector, which reads only
         plain calendar ids, never sees it. One item per calendar, overwritten each window.
         """
-        key = {"calendar_id": {"S": f"{calendar_id}{TEST_SENDS_KEY_SUFFIX}"}}
+        return self.take_allowance(f"{calendar_id}{TEST_SENDS_KEY_SUFFIX}", window, limit)
+
+    def take_allowance(self, counter: str, window: str, limit: int) -> bool:
+        """Counts one use of the allowance ``counter`` (an item key holding '#', which no
+        calendar id does) in ``window``; False once ``limit`` are used up in it."""
+        key = {"calendar_id": {"S": counter}}
         names = {"#window": "send_window", "#sends": "sends"}
         # Two conditional writes, because one UpdateExpression cannot both reset and increment:
         # first "one more in the current window", then "start a new window". A request racing
@@ -145,8 +300,13 @@ class CalendarSettingsTable:
         return False
 
 
+def _settings_item(settings: CalendarSettings) -> dict[str, Any]:
+    return {**to_item(settings.model_dump()), REVISION_ATTRIBUTE: {"S": revision_of(settings)}}
+
+
 def _settings_from_item(item: Mapping[str, Any]) -> CalendarSettings:
-    outcome = _validated_settings(json.dumps(item, sort_keys=True, default=repr))
+    settings_only = {key: value for key, value in item.items() if key != REVISION_ATTRIBUTE}
+    outcome = _validated_settings(json.dumps(settings_only, sort_keys=True, default=repr))
     if isinstance(outcome, str):
         raise PermanentError(outcome)
     return outcome
@@ -323,6 +483,9 @@ class DeliveryFailure:
     channel: str
     reason: str
     failed_at: str
+    # Which contact it was for (contact_digest), so that a changed contact starts clean without
+    # anyone deleting the entry; None for entries recorded before the digest was kept.
+    contact: str | None = None
 
 
 class DeliveryLogTable:
@@ -337,18 +500,21 @@ class DeliveryLogTable:
         self._client = client
         self._table_name = table_name
 
-    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int) -> bool:
-        """Count one SMS against the calendar's hourly cap; False when the cap is reached."""
+    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = 1) -> bool:
+        """Count an SMS of ``segments`` segments against the calendar's hourly cap, which is in
+        segments because SNS bills each one; False when they no longer fit (nothing counted)."""
+        if segments > cap:
+            return False
         with aws_call("dynamodb.UpdateItem"):
             try:
                 self._client.update_item(
                     TableName=self._table_name,
                     Key={"calendar_id": {"S": calendar_id}, "entry": {"S": f"sms-hour#{hour}"}},
-                    UpdateExpression="ADD sent :one SET expires_at = :expires",
-                    ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+                    UpdateExpression="ADD sent :segments SET expires_at = :expires",
+                    ConditionExpression="attribute_not_exists(sent) OR sent <= :room",
                     ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":cap": {"N": str(cap)},
+                        ":segments": {"N": str(segments)},
+                        ":room": {"N": str(cap - segments)},
                         ":expires": {"N": str(expires_at)},
                     },
                 )
@@ -373,17 +539,11 @@ class DeliveryLogTable:
             )
         failures = [from_item(item) for item in response.get("Items", [])]
         return {
-            f["channel"]: DeliveryFailure(channel=f["channel"], reason=f["reason"], failed_at=f["failed_at"])
+            f["channel"]: DeliveryFailure(
+                channel=f["channel"], reason=f["reason"], failed_at=f["failed_at"], contact=f.get("contact")
+            )
             for f in failures
         }
-
-    def forget_failure(self, calendar_id: str, channel: str) -> None:
-        """A new address deserves a clean slate: its predecessor's failure no longer applies."""
-        with aws_call("dynamodb.DeleteItem"):
-            self._client.delete_item(
-                TableName=self._table_name,
-                Key={"calendar_id": {"S": calendar_id}, "entry": {"S": f"last-failure#{channel}"}},
-            )
 
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
         item = {"calendar_id": f"sms-message#{message_id}", "entry": "calendar", "owner": calendar_id}

@@ -18,7 +18,8 @@ from practitioner_alerts.domain.rule import ChangeKind
 from practitioner_alerts.domain.settings import CalendarSettings, Locale
 
 Channel = Literal["sms", "email", "in_app"]
-AlertKind = Literal["booked", "cancelled", "rescheduled", "test"]
+# "verification" carries a one-time code to a contact that is not proven yet, and nothing else.
+AlertKind = Literal["booked", "cancelled", "rescheduled", "test", "verification"]
 
 
 class AlertContent(BaseModel):
@@ -38,6 +39,8 @@ class AlertContent(BaseModel):
     practitioner_name: str | None = None
     time_zone: str
     locale: Locale
+    # Only on a "verification": the code its recipient types back to prove the contact.
+    verification_code: str | None = None
 
 
 class Notification(BaseModel):
@@ -108,14 +111,25 @@ def alert_content(change: AppointmentChange, kind: ChangeKind, settings: Calenda
 def notifications_for(
     content: AlertContent, settings: CalendarSettings, *, in_app: bool
 ) -> list[Notification]:
-    """One notification per configured contact, plus the in-calendar feed when it is on."""
+    """One notification per proven contact, plus the in-calendar feed when it is on.
+
+    A contact still pending verification gets nothing: until its owner confirmed the code, it
+    may be a typo's stranger. The feed sits behind the practitioner's login and always gets it."""
     addresses: list[tuple[Channel, str | None]] = []
-    if settings.alert_mobile:
-        addresses.append(("sms", settings.alert_mobile))
-    if settings.alert_email:
-        addresses.append(("email", settings.alert_email))
+    if settings.sms_recipient:
+        addresses.append(("sms", settings.sms_recipient))
+    if settings.email_recipient:
+        addresses.append(("email", settings.email_recipient))
     if in_app:
         addresses.append(("in_app", None))
+    # Only what each channel may carry: the motive goes by e-mail only where the calendar opted
+    # in, and never by SMS (its queue message does not even hold it).
+    without_motive = content.model_copy(update={"visit_motive": None}) if content.visit_motive else content
+    carried: dict[Channel, AlertContent] = {
+        "sms": without_motive,
+        "email": content if settings.visit_motive_in_email else without_motive,
+        "in_app": content,
+    }
     return [
         Notification(
             notification_id=notification_id(
@@ -123,8 +137,8 @@ def notifications_for(
             ),
             channel=channel,
             to=to,
-            alert=content,
-            covered_by_email=channel == "sms" and settings.alert_email is not None,
+            alert=carried[channel],
+            covered_by_email=channel == "sms" and settings.email_recipient is not None,
         )
         for channel, to in addresses
     ]

@@ -6,6 +6,8 @@ The settings API and the local runtime's ``--calendars`` file both go through
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
@@ -14,9 +16,85 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Locale = Literal["de", "en", "fr", "it"]
+ContactChannel = Literal["sms", "email"]
+CONTACT_CHANNELS: tuple[ContactChannel, ...] = ("sms", "email")
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("de", "en", "fr", "it")
 DEFAULT_TIME_ZONE = "Europe/Berlin"
 DEFAULT_REGION = "DE"
+
+# Where SMS may go unless the deployment says otherwise (SmsAllowedCountries): the EU and EEA,
+# Switzerland and the United Kingdom, where the practices are. Everything else, satellite and
+# other non-geographic numbers above all, is where SMS toll fraud sends its traffic. The Crown
+# dependencies (GG, JE, IM) have numbers of their own and carrier prices of their own.
+DEFAULT_SMS_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CH",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GB",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IS",
+        "IT",
+        "LI",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "NO",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+# Settings validated with a context are *entered* (the API, an import) and meet today's rules for
+# new values; stored settings are read without one. The key holds where a new number may be.
+SMS_COUNTRIES_CONTEXT = "sms_countries"
+
+
+def entering(sms_countries: frozenset[str] = DEFAULT_SMS_COUNTRIES) -> dict[str, object]:
+    """The validation context of settings being entered."""
+    return {SMS_COUNTRIES_CONTEXT: sms_countries}
+
+
+# The practitioner's name goes into every alert to a proven contact. Entered, it is a name: short,
+# one line, no link or number a spammer could route readers to, nothing that reorders text.
+MAX_PRACTITIONER_NAME = 80
+_LINK = re.compile(r"://|\bwww\.|@|\b[A-Za-z0-9-]+\.[a-z]{2,}\b")
+_PHONE_DIGITS = 5
+# Joiners are format characters, but Persian and Indic names need them.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def practitioner_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a practitioner's name as entered, or None."""
+    if len(name) > MAX_PRACTITIONER_NAME:
+        return f"must be at most {MAX_PRACTITIONER_NAME} characters"
+    for char in name:
+        category = unicodedata.category(char)
+        if (category[0] == "C" or category in ("Zl", "Zp")) and char not in _JOINERS:
+            return "must be one line of plain text, without control or bidi characters"
+    if _LINK.search(name):
+        return "must not contain a web address or an e-mail address"
+    if sum(char.isdigit() for char in name) >= _PHONE_DIGITS:
+        return "must not contain a phone number"
+    return None
+
 
 # Microsoft's consumer mailboxes file automated mail under spam more often than others; the help
 # article warns about hotmail, outlook and live, and msn is the same service.
@@ -45,6 +123,17 @@ def _known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+@cache
+def canonical_time_zones() -> frozenset[str]:
+    """IANA's canonical zones (zone1970.tab and zone.tab, as tzdata ships them) and UTC: no
+    backward-compatible aliases (Europe/Kiev, US/Eastern), no pseudo-zones (localtime, Factory)."""
+    zones = {"UTC", "Etc/UTC"}
+    for table in ("zone1970.tab", "zone.tab"):
+        text = resources.files("tzdata.zoneinfo").joinpath(table).read_text(encoding="utf-8")
+        zones.update(line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#"))
+    return frozenset(zones)
+
+
 def normalize_mobile(raw: str, region: str) -> str:
     """E.164 form of a mobile number, or ValueError saying what is wrong with it."""
     # Imported on the first number checked, not with the module (~15 ms): the sender and the
@@ -57,6 +146,9 @@ def normalize_mobile(raw: str, region: str) -> str:
         raise ValueError("is not a phone number") from error
     if not phonenumbers.is_valid_number(number):
         raise ValueError("is not a valid phone number")
+    if phonenumbers.region_code_for_number(number) in (None, "001"):
+        # Satellite (+881, +870) and other non-geographic numbers: priced like premium services.
+        raise ValueError("is a satellite or other non-geographic number; alerts go to mobile numbers only")
     if phonenumbers.number_type(number) not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
@@ -65,16 +157,70 @@ def normalize_mobile(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def normalize_email(raw: str) -> str:
-    """Normalized address, checked for syntax only: Lambda must not wait on DNS."""
+def sms_country(e164: str) -> str | None:
+    """The ISO country of a number, or None when it has none (non-geographic, unparsable)."""
+    import phonenumbers  # noqa: PLC0415 - see normalize_mobile
+
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+    return None if region in (None, "001") else str(region)
+
+
+def sms_country_problem(e164: str, allowed: frozenset[str]) -> str | None:
+    """Why no SMS may go to this number here, or None when it may."""
+    country = sms_country(e164)
+    if country is None:
+        return "is not a number of any country; SMS go only to mobile numbers of " + ", ".join(
+            sorted(allowed)
+        )
+    if country not in allowed:
+        return f"is a number of {country}; SMS alerts go only to mobile numbers of " + ", ".join(
+            sorted(allowed)
+        )
+    return None
+
+
+def normalize_email(raw: str, *, entered: bool = True) -> str:
+    """The address as SES takes it, the domain in Punycode (``praxis@xn--bcher-kva.de``), checked
+    for syntax only: Lambda must not wait on DNS. SES cannot send to a part before the @ that is
+    not ASCII, so an address with one is refused when ``entered``; one stored before that rule is
+    kept (its sends fail, and the practitioner sees why)."""
     # Imported on the first address checked, not with the module (~20 ms, mostly compiling its
     # RFC regexes): the sender and the delivery-events function never check a contact.
     from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
 
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        checked = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as error:
         raise ValueError(str(error)) from error
+    if checked.ascii_email is not None:
+        return str(checked.ascii_email)
+    if entered:
+        raise ValueError(
+            f"the part before the @ ({checked.local_part}) has letters outside ASCII, and e-mail cannot "
+            "be sent to such an address here; use an address whose part before the @ is plain ASCII"
+        )
+    return str(checked.normalized)
+
+
+def display_email(address: str) -> str:
+    """The address for people to read: the domain in Unicode (``praxis@bücher.de``)."""
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - see normalize_email
+
+    try:
+        return str(validate_email(address, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        return address
+
+
+def contact_digest(contact: str) -> str:
+    """A stand-in for a contact where only its identity matters (which address a delivery
+    failure was for), so that the contact itself is not copied there."""
+    import hashlib  # noqa: PLC0415 - a few microseconds, but only the delivery paths need it
+
+    return hashlib.sha256(contact.encode()).hexdigest()[:32]
 
 
 def is_spam_prone(email: str) -> bool:
@@ -103,11 +249,36 @@ class CalendarSettings(BaseModel):
     locale: Locale = "de"
     alert_email: str | None = None
     alert_mobile: str | None = None
+    # The contact each channel last proved to be the practitioner's (a code confirmed, or an
+    # operator's import). A channel delivers only while its contact equals its proven one, so a
+    # contact changed by any route, the API or a write around it, is pending until proven.
+    verified_mobile: str | None = None
+    verified_email: str | None = None
+    # The visit motive is health data: e-mails carry it only when the calendar opts in. SMS never
+    # do; the in-calendar feed sits behind the practitioner's login.
+    visit_motive_in_email: bool = False
 
-    @field_validator("alert_email", "alert_mobile", "practitioner_name", mode="before")
+    @field_validator(
+        "alert_email", "alert_mobile", "verified_email", "verified_mobile", "practitioner_name", mode="before"
+    )
     @classmethod
     def _empty_means_off(cls, value: object) -> object:
         return _blank_to_none(value)
+
+    @field_validator("practitioner_name")
+    @classmethod
+    def _a_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Only when entered (the API, an import): a name saved under older rules still alerts.
+        if value is not None and info.context is not None:
+            problem = practitioner_name_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("visit_motive_in_email", mode="before")
+    @classmethod
+    def _off_unless_on(cls, value: object) -> object:
+        return False if value is None else value
 
     @field_validator("time_zone", mode="before")
     @classmethod
@@ -121,8 +292,10 @@ class CalendarSettings(BaseModel):
 
     @field_validator("time_zone")
     @classmethod
-    def _iana_time_zone(cls, value: str) -> str:
-        if value not in _known_time_zones():
+    def _iana_time_zone(cls, value: str, info: ValidationInfo) -> str:
+        # Entered, only a canonical name; stored under an alias, it still alerts.
+        known = canonical_time_zones() if info.context is not None else _known_time_zones()
+        if value not in known:
             raise ValueError("is not an IANA time zone name such as Europe/Berlin")
         try:
             ZoneInfo(value)
@@ -130,28 +303,85 @@ class CalendarSettings(BaseModel):
             raise ValueError("is not an IANA time zone name such as Europe/Berlin") from error
         return value
 
-    @field_validator("alert_email")
+    @field_validator("alert_email", "verified_email")
     @classmethod
-    def _valid_email(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_email(value)
+    def _valid_email(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_email(value, entered=info.context is not None)
 
-    @field_validator("alert_mobile")
+    @field_validator("alert_mobile", "verified_mobile")
     @classmethod
     def _valid_mobile(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Fields validate in declaration order, so a valid time_zone is already in info.data;
         # numbers typed without a country code are read in that zone's country.
         if value is None:
             return None
-        return normalize_mobile(value, region_for(info.data.get("time_zone", DEFAULT_TIME_ZONE)))
+        number = normalize_mobile(value, region_for(info.data.get("time_zone", DEFAULT_TIME_ZONE)))
+        # Entering a number checks its country; stored settings are read without one, so that a
+        # narrower list later parks nothing (the sender refuses such numbers when it sends).
+        allowed = (info.context or {}).get(SMS_COUNTRIES_CONTEXT)
+        if info.field_name == "alert_mobile" and allowed is not None:
+            problem = sms_country_problem(number, frozenset(allowed))
+            if problem is not None:
+                raise ValueError(problem)
+        return number
+
+    def contact(self, channel: ContactChannel) -> str | None:
+        """The contact entered for ``channel``, proven or not."""
+        return self.alert_mobile if channel == "sms" else self.alert_email
+
+    def is_verified(self, channel: ContactChannel) -> bool:
+        proven = self.verified_mobile if channel == "sms" else self.verified_email
+        contact = self.contact(channel)
+        return contact is not None and contact == proven
 
     @property
-    def channels(self) -> tuple[Literal["sms", "email"], ...]:
-        active: list[Literal["sms", "email"]] = []
-        if self.alert_mobile:
-            active.append("sms")
-        if self.alert_email:
-            active.append("email")
-        return tuple(active)
+    def sms_recipient(self) -> str | None:
+        """The mobile number alerts go to: the entered one, once it is proven."""
+        return self.alert_mobile if self.is_verified("sms") else None
+
+    @property
+    def email_recipient(self) -> str | None:
+        """The address alerts go to: the entered one, once it is proven."""
+        return self.alert_email if self.is_verified("email") else None
+
+    @property
+    def entered_channels(self) -> tuple[ContactChannel, ...]:
+        """Channels with a contact entered, proven or pending."""
+        return tuple(channel for channel in CONTACT_CHANNELS if self.contact(channel))
+
+    @property
+    def channels(self) -> tuple[ContactChannel, ...]:
+        """Channels that alerts go out on: those whose contact is proven."""
+        return tuple(channel for channel in CONTACT_CHANNELS if self.is_verified(channel))
+
+    @property
+    def pending_channels(self) -> tuple[ContactChannel, ...]:
+        return tuple(channel for channel in self.entered_channels if not self.is_verified(channel))
+
+    def with_contacts_verified(self) -> CalendarSettings:
+        """These settings with every entered contact marked proven: what an operator's import
+        may do, for contacts the platform already knows to be the practitioner's."""
+        return self.model_copy(
+            update={"verified_mobile": self.alert_mobile, "verified_email": self.alert_email}
+        )
+
+    def keeping_proof_of(self, previous: CalendarSettings | None) -> CalendarSettings:
+        """These newly entered settings, with each contact still proven if it is the one
+        ``previous`` had proven; any other contact is pending, and a deleted one keeps no proof."""
+        return self.model_copy(
+            update={
+                "verified_mobile": self.alert_mobile
+                if previous is not None
+                and previous.is_verified("sms")
+                and previous.alert_mobile == self.alert_mobile
+                else None,
+                "verified_email": self.alert_email
+                if previous is not None
+                and previous.is_verified("email")
+                and previous.alert_email == self.alert_email
+                else None,
+            }
+        )
 
     @property
     def email_is_spam_prone(self) -> bool:

@@ -12,11 +12,16 @@ from practitioner_alerts.rendering.formatting import (
     headline_text,
     patient_label,
 )
-from practitioner_alerts.rendering.wording import WORDING
+from practitioner_alerts.rendering.wording import VERIFICATION, WORDING
 
 
 def render_headline(alert: AlertContent) -> str:
     """E.g. "Neuer Online-Termin: M. Müller, Do., 9. Sept., 12:00"."""
+    if alert.kind == "verification":
+        # Never in the feed; a headline (an e-mail subject, a log) must still not show the code.
+        return VERIFICATION[alert.locale].intro.format(
+            calendar=abbreviate(clean(alert.calendar_id), NAME_LIMIT)
+        )
     words = WORDING[alert.locale]
     surname = abbreviate(clean(alert.patient_last_name), NAME_LIMIT)
     return headline_text(

@@ -6,6 +6,7 @@ surname, because subjects also surface in lock-screen previews and mail server l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from practitioner_alerts.rendering.formatting import (
     time_zone_name,
 )
 from practitioner_alerts.rendering.headline import render_headline
+from practitioner_alerts.rendering.verification import verification_email_view
 from practitioner_alerts.rendering.wording import WORDING, Wording
 
 if TYPE_CHECKING:
@@ -82,6 +84,8 @@ def _details(alert: AlertContent, words: Wording) -> list[tuple[str, str]]:
 
 def render_email(alert: AlertContent) -> Email:
     """Subject, plain-text and HTML body of the alert, in the calendar's language and zone."""
+    if alert.kind == "verification":
+        return _email(verification_email_view(alert))
     words = WORDING[alert.locale]
     calendar = calendar_phrase(words, alert, calendar_name(alert))
     subject = _subject(alert)
@@ -94,9 +98,13 @@ def render_email(alert: AlertContent) -> Email:
         "notes": [words.test_note] if alert.kind == "test" else [],
         "footer": words.footer.format(calendar=calendar),
     }
+    return _email(view)
+
+
+def _email(view: Mapping[str, object]) -> Email:
     templates = _templates()
     return Email(
-        subject=subject,
+        subject=clean(str(view["subject"])),
         text=templates.get_template("email.txt").render(view),
         html=templates.get_template("email.html").render(view),
     )

@@ -23,6 +23,7 @@ from practitioner_alerts.rendering.formatting import (
     headline_text,
     patient_label,
 )
+from practitioner_alerts.rendering.verification import verification_sms
 from practitioner_alerts.rendering.wording import WORDING
 
 Encoding = Literal["GSM-7", "UCS-2"]
@@ -157,6 +158,8 @@ def render_sms(alert: AlertContent) -> str:
     It carries the least patient data a doctor can act on: first-name initial and surname, never
     the visit motive. A name too long for two segments is shortened, not the message extended.
     """
+    if alert.kind == "verification":
+        return _cheapest(verification_sms(alert))
     words = WORDING[alert.locale]
 
     def compose(patient: str = "", calendar: str = "", signature: str = "") -> str:

@@ -207,3 +207,97 @@ ITALIAN = Wording(
 )
 
 WORDING: dict[Locale, Wording] = {"de": GERMAN, "en": ENGLISH, "fr": FRENCH, "it": ITALIAN}
+
+
+# The name the verification messages go under: a stranger who gets one must be able to tell
+# what asked for their number, and the practitioner what to type the code into.
+PRODUCT_NAME = "Practitioner Alerts"
+
+
+@dataclass(frozen=True)
+class VerificationWording:
+    """The one-time code message. Placeholders: {product}, {code}, {calendar} (the calendar's
+    id), {minutes}. Nothing else goes in: not the practitioner's name, nor any patient's."""
+
+    sms: str
+    subject: str
+    intro: str
+    label_code: str
+    how_to: str
+    not_you: str
+    footer: str
+
+
+VERIFICATION: dict[Locale, VerificationWording] = {
+    "de": VerificationWording(
+        sms=(
+            "{product}: Code {code} bestätigt diese Nummer für Kalender {calendar}. Gültig {minutes} Min. "
+            "Nicht von Ihnen? Ignorieren Sie die SMS."
+        ),
+        subject="{product}: Ihr Bestätigungscode {code}",
+        intro="Diese E-Mail-Adresse wurde für Benachrichtigungen zum Kalender {calendar} eingetragen.",
+        label_code="Bestätigungscode",
+        how_to=(
+            "Geben Sie den Code in den Benachrichtigungseinstellungen des Kalenders ein. Er gilt "
+            "{minutes} Minuten. Erst danach erhalten Sie Benachrichtigungen an diese Adresse."
+        ),
+        not_you=(
+            "Wenn Sie das nicht waren, ignorieren Sie diese E-Mail: Ohne den Code geht keine "
+            "Benachrichtigung an diese Adresse."
+        ),
+        footer="Diese Nachricht wurde automatisch von {product} versandt.",
+    ),
+    "en": VerificationWording(
+        sms=(
+            "{product}: code {code} confirms this number for calendar {calendar}. Valid {minutes} min. "
+            "Not you? Ignore this SMS."
+        ),
+        subject="{product}: your confirmation code {code}",
+        intro="This e-mail address was entered for alerts from calendar {calendar}.",
+        label_code="Confirmation code",
+        how_to=(
+            "Enter the code in the calendar's alert settings. It is valid for {minutes} minutes. "
+            "Only then will alerts be sent to this address."
+        ),
+        not_you=(
+            "If this was not you, ignore this e-mail: without the code, no alert is sent to this address."
+        ),
+        footer="This message was sent automatically by {product}.",
+    ),
+    "fr": VerificationWording(
+        sms=(
+            "{product} : le code {code} confirme ce numéro pour l'agenda {calendar}. Valable {minutes} min. "
+            "Pas vous ? Ignorez ce SMS."
+        ),
+        subject="{product} : votre code de confirmation {code}",
+        intro="Cette adresse e-mail a été saisie pour les alertes de l'agenda {calendar}.",
+        label_code="Code de confirmation",
+        how_to=(
+            "Saisissez le code dans les paramètres d'alerte de l'agenda. Il reste valable {minutes} "
+            "minutes. Les alertes ne seront envoyées à cette adresse qu'ensuite."
+        ),
+        not_you=(
+            "Si ce n'était pas vous, ignorez cet e-mail : sans le code, aucune alerte n'est envoyée "
+            "à cette adresse."
+        ),
+        footer="Ce message a été envoyé automatiquement par {product}.",
+    ),
+    "it": VerificationWording(
+        sms=(
+            "{product}: il codice {code} conferma questo numero per il calendario {calendar}. Valido "
+            "{minutes} min. Non è lei? Ignori questo SMS."
+        ),
+        subject="{product}: il suo codice di conferma {code}",
+        intro="Questo indirizzo e-mail è stato inserito per le notifiche del calendario {calendar}.",
+        label_code="Codice di conferma",
+        how_to=(
+            "Inserisca il codice nelle impostazioni delle notifiche del calendario. È valido "
+            "{minutes} minuti. Solo dopo le notifiche saranno inviate a questo indirizzo."
+        ),
+        not_you=(
+            "Se non è stato lei, ignori questa e-mail: senza il codice non viene inviata alcuna "
+            "notifica a questo indirizzo."
+        ),
+        footer="Questo messaggio è stato inviato automaticamente da {product}.",
+    ),
+}

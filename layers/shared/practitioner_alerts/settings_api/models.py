@@ -11,9 +11,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from practitioner_alerts.domain.settings import SUPPORTED_LOCALES, Locale
+from practitioner_alerts.domain.settings import MAX_PRACTITIONER_NAME, SUPPORTED_LOCALES, Locale
 
 ActiveChannel = Literal["sms", "email", "in_app"]
+ContactChannel = Literal["sms", "email"]
+VerificationState = Literal["pending", "verified"]
+
+
+# Request bounds only keep a request's work small; the rules themselves (80-character names,
+# valid numbers and addresses) are CalendarSettings', so every bad field is reported at once.
+_BOUND = 2000
 
 
 class AlertSettingsInput(BaseModel):
@@ -21,22 +28,43 @@ class AlertSettingsInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    alert_email: Annotated[str | None, Field(max_length=320, examples=["praxis.weber@example.com"])] = None
-    alert_mobile: Annotated[str | None, Field(max_length=40, examples=["0151 23456789"])] = None
-    time_zone: Annotated[str | None, Field(max_length=64, examples=["Europe/Berlin"])] = None
+    alert_email: Annotated[str | None, Field(max_length=_BOUND, examples=["praxis.weber@example.com"])] = None
+    alert_mobile: Annotated[str | None, Field(max_length=_BOUND, examples=["0151 23456789"])] = None
+    time_zone: Annotated[str | None, Field(max_length=_BOUND, examples=["Europe/Berlin"])] = None
     # Plain text here, with the choices documented, so that CalendarSettings checks it together
     # with the other fields and a bad request gets every field's message at once.
     locale: Annotated[
-        str | None, Field(max_length=16, json_schema_extra={"enum": [*SUPPORTED_LOCALES, None]})
+        str | None, Field(max_length=_BOUND, json_schema_extra={"enum": [*SUPPORTED_LOCALES, None]})
     ] = None
-    practitioner_name: Annotated[str | None, Field(max_length=200, examples=["Dr. Anna Weber"])] = None
+    visit_motive_in_email: Annotated[
+        bool | None,
+        Field(
+            description="Whether alert e-mails name the visit motive (health data); off unless set to "
+            "true. SMS never carry it. The view's explanations say so in the calendar's language"
+        ),
+    ] = None
+    practitioner_name: Annotated[
+        str | None,
+        Field(
+            max_length=_BOUND,
+            description=f"At most {MAX_PRACTITIONER_NAME} characters of one line, without web or e-mail "
+            "addresses or phone numbers; shown only in alerts to verified contacts",
+            examples=["Dr. Anna Weber"],
+        ),
+    ] = None
+
+
+AdviceCode = Literal["spam_prone_mailbox", "no_contact", "contact_not_verified", "verification_not_sent"]
 
 
 class Advice(BaseModel):
     """Something the practitioner should know about the settings, in the calendar's language."""
 
-    code: Literal["spam_prone_mailbox", "no_contact"]
+    code: AdviceCode
     message: str
+    channel: ContactChannel | None = Field(
+        default=None, description="The contact it is about, when it is about one"
+    )
 
 
 class DeliveryFailureView(BaseModel):
@@ -48,16 +76,64 @@ class DeliveryFailureView(BaseModel):
 
 class AlertSettingsView(BaseModel):
     calendar_id: str
-    alert_email: str | None
+    alert_email: str | None = Field(
+        description="As people write it: an internationalised domain in Unicode",
+        examples=["praxis@bücher.de"],
+    )
+    alert_email_ascii: str | None = Field(
+        default=None,
+        description="The form alerts are sent to: the domain in Punycode",
+        examples=["praxis@xn--bcher-kva.de"],
+    )
     alert_mobile: str | None = Field(description="E.164")
     time_zone: str
     locale: Locale
     practitioner_name: str | None
-    channels: list[ActiveChannel] = Field(description="in_app is always on")
+    channels: list[ActiveChannel] = Field(
+        description="Where alerts go now: each verified contact's channel, and in_app, which is always on"
+    )
+    verification: dict[ContactChannel, VerificationState] = Field(
+        default_factory=dict,
+        description="Per contact entered: pending until the code sent to it is confirmed (no alerts go "
+        "to it meanwhile), then verified",
+        examples=[{"sms": "pending", "email": "verified"}],
+    )
+    visit_motive_in_email: bool = Field(
+        default=False, description="Alert e-mails name the visit motive (health data) only when true"
+    )
+    explanations: dict[str, str] = Field(
+        default_factory=dict,
+        description="What a setting means, in the calendar's language, by field name",
+        examples=[{"visit_motive_in_email": "The reason for the visit is health information. ..."}],
+    )
     warnings: list[Advice]
     last_delivery_failures: dict[Literal["sms", "email"], DeliveryFailureView] = Field(
         default_factory=dict, description="per channel, the last failure of the past 30 days"
     )
+
+
+class CodeRequest(BaseModel):
+    """Send a new one-time code to a contact that is pending verification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ContactChannel
+
+
+class CodeConfirmation(BaseModel):
+    """The one-time code from the SMS or e-mail, typed back to prove the contact."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ContactChannel
+    code: Annotated[str, Field(min_length=1, max_length=16, examples=["042917"])]
+
+
+class CodeSent(BaseModel):
+    calendar_id: str
+    channel: ContactChannel
+    expires_at: str = Field(description="When the code stops working (UTC, ISO 8601)")
+    resend_after: str = Field(description="When a new code may be requested (UTC, ISO 8601)")
 
 
 class TestAlertQueued(BaseModel):

@@ -16,9 +16,12 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -29,18 +32,22 @@ from practitioner_alerts.access import (
     ClaimNames,
     caller_from_http_api,
 )
+from practitioner_alerts.domain.appointments import ID_RULE, MAX_ID_LENGTH, is_calendar_id
 from practitioner_alerts.errors import AlertError
 from practitioner_alerts.settings_api.models import (
     AlertRead,
     AlertSettingsInput,
     AlertSettingsView,
     AlertsPage,
+    CodeConfirmation,
+    CodeRequest,
+    CodeSent,
     FieldProblem,
     Problem,
     TestAlertQueued,
     Unauthorized,
 )
-from practitioner_alerts.settings_api.service import ApiProblem, SettingsService
+from practitioner_alerts.settings_api.service import ApiProblem, SettingsReply, SettingsService
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -50,10 +57,36 @@ API_TITLE = "Practitioner Alerts settings API"
 API_VERSION = "1.0.0"
 JSON = "application/json"
 
-# Calendar ids travel in the path; "#" is kept out because the settings table keys per-calendar
-# counters as "<calendar_id>#..." (see CalendarSettingsTable.take_test_send).
-CalendarId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^#]+$")]
+# Calendar ids follow the appointments contract's one rule (domain.appointments.is_calendar_id):
+# 1-128 printable ASCII characters without spaces or "#" ("#" because the settings table keys
+# per-calendar counters as "<calendar_id>#..."). The pattern documents it; _calendar() checks the
+# decoded id, since a percent-encoded path passes the pattern.
+CalendarId = Annotated[str, Path(min_length=1, max_length=3 * MAX_ID_LENGTH, pattern=r"^[!-~]+$")]
 AlertId = Annotated[str, Path(min_length=1, max_length=200)]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="if-match",
+        max_length=1024,
+        description="The ETag of the settings this change was made on; a newer revision answers 412",
+    ),
+]
+# Contacts are personal data: no browser, proxy or CDN may keep a copy.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _settings_response(status: int, reply: SettingsReply) -> Response[AlertSettingsView]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=reply.view,
+        headers={"ETag": f'"{reply.revision}"', **NO_STORE},
+    )
+
+
+def _subject(app: APIGatewayHttpResolver) -> str | None:
+    caller = app.context.get("caller")
+    return caller.subject if isinstance(caller, Caller) else None
 
 
 def _problem_content(description: str) -> dict[str, Any]:
@@ -63,6 +96,7 @@ def _problem_content(description: str) -> dict[str, Any]:
 _DENIED: dict[int, Any] = {
     401: {"description": "No valid token", "content": {JSON: {"model": Unauthorized}}},
     403: _problem_content("The token does not list this calendar, or only as one to see"),
+    415: _problem_content("The body is not JSON (Content-Type application/json)"),
     422: _problem_content("Invalid request; one message per field"),
     503: _problem_content("A backing service is unavailable; retry"),
 }
@@ -88,8 +122,8 @@ def _calendar(app: APIGatewayHttpResolver, calendar_id: str, *, administer: bool
     """The calendar id, decoded, once the caller is known to administer it (settings, test
     sends) or to see it (the feed)."""
     calendar_id = unquote(calendar_id)
-    if "#" in calendar_id:  # also when sent percent-encoded, past the path pattern
-        problem = FieldProblem(field="calendar_id", message="calendar_id: must not contain '#'")
+    if not is_calendar_id(calendar_id):
+        problem = FieldProblem(field="calendar_id", message=f"calendar_id: must be {ID_RULE} other than '#'")
         raise ApiProblem(422, "invalid_request", "The request is not valid.", [problem])
     caller = app.context.get("caller")
     if not isinstance(caller, Caller):
@@ -110,17 +144,82 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         responses=_responses(200, "The settings, or the defaults when none are saved"),
         security=[{"jwt": []}],
     )
-    def get_alert_settings(calendar_id: CalendarId) -> AlertSettingsView:
-        return service.read_settings(_calendar(app, calendar_id, administer=True))
+    def get_alert_settings(calendar_id: CalendarId) -> Response[AlertSettingsView]:
+        return _settings_response(200, service.read_settings(_calendar(app, calendar_id, administer=True)))
 
     @app.put(
         "/calendars/<calendar_id>/alert-settings",
-        summary="Replace a calendar's alert settings; an empty contact switches its channel off",
-        responses=_responses(200, "Saved; warnings may advise on the contacts"),
+        summary="Replace a calendar's alert settings; an empty contact switches its channel off, a new "
+        "one is pending until the code sent to it is confirmed",
+        responses=_responses(
+            200,
+            "Saved; warnings may advise on the contacts",
+            {412: "If-Match named an older revision: nothing was saved; load the settings again"},
+        ),
         security=[{"jwt": []}],
     )
-    def put_alert_settings(calendar_id: CalendarId, settings: AlertSettingsInput) -> AlertSettingsView:
-        return service.replace_settings(_calendar(app, calendar_id, administer=True), settings)
+    def put_alert_settings(
+        calendar_id: CalendarId, settings: AlertSettingsInput, if_match: IfMatch = None
+    ) -> Response[AlertSettingsView]:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        reply = service.replace_settings(calendar_id, settings, if_match=if_match, subject=_subject(app))
+        return _settings_response(200, reply)
+
+    @app.patch(
+        "/calendars/<calendar_id>/alert-settings",
+        summary="Change some of a calendar's alert settings (JSON Merge Patch): members sent change, null "
+        "switches off or back to the default, members left out stay",
+        responses=_responses(
+            200,
+            "Saved; warnings may advise on the contacts",
+            {412: "If-Match named an older revision: nothing was saved; load the settings again"},
+        ),
+        security=[{"jwt": []}],
+    )
+    def patch_alert_settings(
+        calendar_id: CalendarId, patch: AlertSettingsInput, if_match: IfMatch = None
+    ) -> Response[AlertSettingsView]:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        reply = service.patch_settings(calendar_id, patch, if_match=if_match, subject=_subject(app))
+        return _settings_response(200, reply)
+
+    @app.post(
+        "/calendars/<calendar_id>/alert-settings/verification",
+        summary="Send a new one-time code to a contact that is pending verification",
+        status_code=202,
+        responses=_responses(
+            202,
+            "A code is on its way; it works for 15 minutes and 5 attempts",
+            {
+                409: "That contact is not saved, or is confirmed already",
+                429: "A code went out moments ago, or the hour's codes for this calendar or for you "
+                "are used up; see Retry-After",
+            },
+        ),
+        security=[{"jwt": []}],
+    )
+    def request_code(calendar_id: CalendarId, request: CodeRequest) -> CodeSent:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        return service.request_code(calendar_id, request.channel, subject=_subject(app))
+
+    @app.post(
+        "/calendars/<calendar_id>/alert-settings/verification/confirm",
+        summary="Confirm a contact with the one-time code sent to it; alerts go to it from then on",
+        responses=_responses(
+            200,
+            "Confirmed: the settings, with the contact verified",
+            {
+                409: "No such contact, or the code expired, was used up or was replaced: request a new one",
+                422: "Not the code that was sent (the message says how many attempts are left)",
+            },
+        ),
+        security=[{"jwt": []}],
+    )
+    def confirm_code(calendar_id: CalendarId, confirmation: CodeConfirmation) -> Response[AlertSettingsView]:
+        calendar_id = _calendar(app, calendar_id, administer=True)
+        return _settings_response(
+            200, service.confirm_code(calendar_id, confirmation.channel, confirmation.code)
+        )
 
     @app.post(
         "/calendars/<calendar_id>/alert-settings/test",
@@ -129,12 +228,15 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         responses=_responses(
             202,
             "Queued for delivery through the normal pipeline",
-            {409: "No contact is configured", 429: "Too many tests this hour; see Retry-After"},
+            {
+                409: "No verified contact is configured",
+                429: "Too many tests this hour, for this calendar or for you; see Retry-After",
+            },
         ),
         security=[{"jwt": []}],
     )
     def send_test_alert(calendar_id: CalendarId) -> TestAlertQueued:
-        return service.send_test(_calendar(app, calendar_id, administer=True))
+        return service.send_test(_calendar(app, calendar_id, administer=True), subject=_subject(app))
 
     @app.get(
         "/calendars/<calendar_id>/alerts",
@@ -175,6 +277,16 @@ def build_resolver(service: SettingsService) -> APIGatewayHttpResolver:
         problems = [_request_problem(detail) for detail in error.errors()]
         body = Problem(code="invalid_request", message="The request is not valid.", errors=problems)
         return _problem(422, body)
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def unsupported_media_type(_error: RequestUnsupportedContentType) -> Response[str]:
+        problem = FieldProblem(
+            field="content-type",
+            message=f"content-type: must be {JSON} (or {MERGE_PATCH} for PATCH), with a JSON body",
+        )
+        return _problem(
+            415, Problem(code="unsupported_media_type", message="The request is not JSON.", errors=[problem])
+        )
 
     # Powertools decodes a base64 body (API Gateway's form for non-text content) without
     # catching bytes that are not UTF-8; such a body is simply not JSON.
@@ -271,9 +383,26 @@ class SettingsApi:
             response = _refusal(403, "forbidden", denial)
         else:
             self.resolver.context["caller"] = caller  # cleared by resolve() when it returns
-            response = self.resolver.resolve(event, context)
+            response = self.resolver.resolve(_merge_patch_as_json(event), context)
+        # Answers carry contacts, patient names in headlines, or say who may see what: no
+        # browser, proxy or CDN keeps any of them.
+        response.setdefault("headers", {})["Cache-Control"] = "no-store"
         _log_access(event, calendar_id, caller, int(response.get("statusCode", 0)))
         return response
+
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _merge_patch_as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Merge Patch body is JSON; Powertools parses only bodies labelled application/json."""
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return event
+    content_type = str(headers.get("content-type", ""))
+    if not content_type.lower().startswith(MERGE_PATCH):
+        return event
+    return {**event, "headers": {**headers, "content-type": JSON + content_type[len(MERGE_PATCH) :]}}
 
 
 def _refusal(status: int, code: str, message: str) -> dict[str, Any]:
