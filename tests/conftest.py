@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.dynamodb_local import engine
 
@@ -21,6 +22,13 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "practitioner-alerts")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PractitionerAlerts")
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+# Property tests explore the same examples on every run of `make test` ("ci"), so a red build
+# can be reproduced; `HYPOTHESIS_PROFILE=deep` explores new ones each run, and more of them
+# where a test does not fix its own count, to look for what the fixed set misses.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("deep", derandomize=False, max_examples=1000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def load_event(name: str) -> dict[str, Any]:
