@@ -87,8 +87,10 @@ bench-smoke: $(BIN)/.installed $(SAM_VENV)/.installed $(CHROMIUM)
 # 5,000 appointment changes across 200 calendars under injected AWS faults (~4 min on 2 cores);
 # the last line is the verdict, exit code 1 unless every expected alert arrived exactly once.
 # CI runs a 300-change version inside `make test` (tests/chaos).
+# SEEDS=10 runs ten full seeds one after another (~40 min); the last line adds them up.
+SEEDS ?= 1
 chaos: $(BIN)/.installed
-	$(BIN)/python -m practitioner_alerts_local.chaos
+	$(BIN)/python -m practitioner_alerts_local.chaos --seeds $(SEEDS)
 
 build: $(SAM_VENV)/.installed
 	PYENV_VERSION=3.13.0 $(SAM) build

@@ -1029,6 +1029,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--calendars", type=int, default=DEFAULT_CALENDARS, help="calendars (default 200)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (fixed by default)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="run this many seeds, --seed, --seed + 1, ...; the last line sums them (default 1)",
+    )
     parser.add_argument("--fault-rate", type=float, default=DEFAULT_FAULT_RATE, help="share of calls faulted")
     parser.add_argument(
         "--crash-after-failed-completion",
@@ -1037,10 +1043,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(its early delete failed too): shows the duplicates that window causes",
     )
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds: at least 1")
     out = sys.stdout
+    seeds = range(args.seed, args.seed + args.seeds)
     out.write(
-        f"chaos: seed={args.seed} changes={args.changes} calendars={args.calendars} "
-        f"fault_rate={args.fault_rate}\n"
+        f"chaos: seed={args.seed if args.seeds == 1 else f'{seeds[0]}..{seeds[-1]}'} "
+        f"changes={args.changes} calendars={args.calendars} fault_rate={args.fault_rate}\n"
     )
     out.write(f"chaos: {HONESTY_BOUNDARY}\n")
     out.write(
@@ -1048,16 +1057,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"x 1/{round(1 / CHAOS_TIME_SCALE)}; the functions' budget per AWS call off\n"
     )
     out.flush()
-    result = run(
-        changes=args.changes,
-        calendars=args.calendars,
-        seed=args.seed,
-        fault_rate=args.fault_rate,
-        crash_after_failed_completion=args.crash_after_failed_completion,
+    results = []
+    for seed in seeds:
+        result = run(
+            changes=args.changes,
+            calendars=args.calendars,
+            seed=seed,
+            fault_rate=args.fault_rate,
+            crash_after_failed_completion=args.crash_after_failed_completion,
+        )
+        print_summary(result, out)
+        if args.seeds > 1:
+            out.write(f"seed {seed}: {result.last_line().removeprefix('chaos: ')}\n")
+            out.flush()
+        results.append(result)
+    out.write(_verdict(results) + "\n")
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _verdict(results: Sequence[ChaosResult]) -> str:
+    """The last line: one seed's, or every seed's figures added up."""
+    if len(results) == 1:
+        return results[0].last_line()
+    total = {
+        name: sum(getattr(result, name) for result in results)
+        for name in ("expected", "delivered", "duplicates", "lost", "unexplained")
+    }
+    dead_letters = sum(result.dead_letters.total for result in results)
+    return (
+        f"chaos: expected={total['expected']} delivered={total['delivered']} "
+        f"duplicates={total['duplicates']} lost={total['lost']} dead_letters={dead_letters} "
+        f"unexplained={total['unexplained']}"
     )
-    print_summary(result, out)
-    out.write(result.last_line() + "\n")
-    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

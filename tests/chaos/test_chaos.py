@@ -100,3 +100,19 @@ def test_the_expectation_never_asks_the_rule_or_the_detector() -> None:
     source = Path(chaos.__file__).read_text(encoding="utf-8")
     for module in ("practitioner_alerts.domain.rule", "practitioner_alerts.detector", "observe"):
         assert f"{module} import" not in source and f"import {module}" not in source
+
+
+def test_several_seeds_are_run_one_after_another_and_the_last_line_adds_them_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = chaos.main(
+        ["--changes", "30", "--calendars", "4", "--seed", "7", "--seeds", "2", "--fault-rate", "0"]
+    )
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("chaos: seed=7..8 ")
+    per_seed = [line for line in lines if line.startswith("seed ")]
+    assert [line.split(":")[0] for line in per_seed] == ["seed 7", "seed 8"]
+    expected = sum(int(re.search(r"expected=(\d+)", line).group(1)) for line in per_seed)  # type: ignore[union-attr]
+    assert LAST_LINE.match(lines[-1]) and f"expected={expected} " in lines[-1]
+    assert code == 0
