@@ -10,47 +10,47 @@
     practitioner-alerts import-settings FILE [--mark-verified] (--endpoint-url URL | --stack-name NAME)
                                                      an operator's bulk import of calendar settings
 
-Exit codes: 0 when the run finished (bad records are reported, not fatal); 2 for unusable input.
+Exit codes: 0 when the run finished; 1 when replay dead-lettered a record (its report says which
+and why; ``--allow-dead-letters`` makes that 0); 2 for unusable input or a command that cannot
+start (a taken port, an endpoint nobody answers at, missing credentials), with one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pydantic import ValidationError
-
-from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable
-from practitioner_alerts.domain.settings import CalendarSettings, entering
-from practitioner_alerts_local.api import main_token
-from practitioner_alerts_local.import_settings import import_settings
-from practitioner_alerts_local.pages import calendar_page_url
-from practitioner_alerts_local.redrive import (
-    RedriveFailed,
-    aws_targets,
-    format_outcomes,
-    local_targets,
-    redrive,
-)
-from practitioner_alerts_local.report import format_report, format_steps
-from practitioner_alerts_local.runtime import LocalRuntime
-from practitioner_alerts_local.scenario import DAY, ScenarioClock, demo_calendars, run_day
-from practitioner_alerts_local.serve import serve
-from practitioner_alerts_local.stack import (
-    DEFAULT_TEMPLATE,
-    PROJECT_ROOT,
-    AwsClients,
-    LocalStack,
-    samconfig_region,
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
 )
 
+from practitioner_alerts_local.ports import ServeError, check_ports_free
+
+# The rest is imported by the command that needs it: moto, boto3 and the stack take about a
+# second, which `token` never needs and a taken port must not wait for.
+if TYPE_CHECKING:
+    from practitioner_alerts.domain.settings import CalendarSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 PROG = "practitioner-alerts"
 DEFAULT_API_PORT = 8085
 DEFAULT_CALENDARS = PROJECT_ROOT / "events" / "calendars.json"
@@ -58,6 +58,66 @@ DEFAULT_CALENDARS = PROJECT_ROOT / "events" / "calendars.json"
 
 class UsageError(Exception):
     """Input the command cannot use; the message is the one line printed to stderr."""
+
+
+# Credentials AWS itself turned down (as opposed to none being found on this machine).
+_REFUSED_CREDENTIALS = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    }
+)
+# What a local endpoint answers when it is a moto server but not serve's stack.
+_NO_SUCH_RESOURCE = frozenset({"ResourceNotFoundException", "QueueDoesNotExist", "NonExistentQueue"})
+
+
+@contextlib.contextmanager
+def aws_problems_as_one_line(args: argparse.Namespace) -> Iterator[None]:
+    """botocore's failures to reach or sign in to AWS as one line that says what to do.
+
+    A tool run against a stopped ``serve`` or with an expired sign-in is the common case, and
+    a hundred lines of traceback hide the one thing to fix.
+    """
+    endpoint = getattr(args, "endpoint_url", None)
+    try:
+        yield
+    except (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError) as error:
+        if endpoint:
+            raise UsageError(
+                f"nothing answers at {endpoint}: start `{PROG} serve` first and pass the AWS "
+                "endpoint it prints (by default http://127.0.0.1:5005) to --endpoint-url"
+            ) from error
+        raise UsageError(
+            f"cannot reach AWS ({type(error).__name__}): check the network, or the region with --region"
+        ) from error
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        raise UsageError(
+            "no AWS credentials found: sign in (`aws sso login --profile NAME` or `aws configure`), "
+            "then run again with AWS_PROFILE=NAME"
+        ) from error
+    except (TokenRetrievalError, SSOTokenLoadError, UnauthorizedSSOTokenError) as error:
+        raise UsageError(
+            "the AWS sign-in has expired: run `aws sso login --profile NAME` and try again"
+        ) from error
+    except NoRegionError as error:
+        raise UsageError("no AWS region configured: pass --region, e.g. --region eu-central-1") from error
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", "Unknown"))
+        if code in _REFUSED_CREDENTIALS:
+            raise UsageError(
+                f"AWS refused the credentials ({code}): sign in again (`aws sso login`) or check AWS_PROFILE"
+            ) from error
+        if endpoint and code.removeprefix("AWS.SimpleQueueService.") in _NO_SUCH_RESOURCE:
+            raise UsageError(
+                f"no Practitioner Alerts stack at {endpoint} ({code}): pass the AWS endpoint "
+                f"that `{PROG} serve` printed, while it runs"
+            ) from error
+        message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split())
+        raise UsageError(f"AWS answered {code}: {message}"[:300]) from error
 
 
 # ------------------------------------------------------------------------------------------------
@@ -93,6 +153,10 @@ def read_stream_event(path: Path) -> dict[str, Any]:
 
 def read_calendars(path: Path) -> list[CalendarSettings]:
     """Calendar settings, validated exactly as the settings API validates them."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from practitioner_alerts.domain.settings import CalendarSettings, entering  # noqa: PLC0415
+
     data = _read_json(path, "calendars file")
     if not isinstance(data, list):
         raise UsageError(f"calendars file {path}: expected a JSON list of calendar settings objects")
@@ -118,6 +182,9 @@ def _lambda_log_target(args: argparse.Namespace) -> TextIO | None:
 
 
 def run_replay(args: argparse.Namespace, out: TextIO) -> int:
+    from practitioner_alerts_local.report import format_report  # noqa: PLC0415
+    from practitioner_alerts_local.runtime import LocalRuntime  # noqa: PLC0415
+
     calendars = read_calendars(Path(args.calendars))
     events = [
         (path, read_stream_event(Path(path))) for path in args.events
@@ -134,10 +201,23 @@ def run_replay(args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps(report.as_json(), ensure_ascii=False, default=str) + "\n")
     else:
         out.write(format_report(report, title=f"Replay of {len(events)} event file(s)"))
+    parked = len(report.dead_letters)
+    if parked and not args.allow_dead_letters:
+        # A platform's CI runs replay over its sample writes; a contract break must fail it.
+        sys.stderr.write(
+            f"{PROG}: {parked} dead letter(s): the pipeline parked what it could not use, "
+            "reasons above (exit 1; --allow-dead-letters exits 0)\n"
+        )
+        return 1
     return 0
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from practitioner_alerts_local.pages import calendar_page_url  # noqa: PLC0415
+    from practitioner_alerts_local.report import format_report, format_steps  # noqa: PLC0415
+    from practitioner_alerts_local.runtime import LocalRuntime  # noqa: PLC0415
+    from practitioner_alerts_local.scenario import DAY, ScenarioClock, demo_calendars, run_day  # noqa: PLC0415
+
     started = time.perf_counter()
     clock = ScenarioClock(datetime.fromisoformat(DAY[0].at))
     with LocalRuntime.embedded(
@@ -146,8 +226,11 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
         runtime.put_calendars(demo_calendars())
         steps = run_day(runtime, clock)
         report = runtime.report()
+    title = "Demo: a day of appointment changes"
+    out.write(f"{title}\n{'=' * len(title)}\n\n")
     out.write(format_steps(steps) + "\n")
-    out.write(format_report(report, title="Demo: a day of appointment changes"))
+    # The steps already listed every decision, each under the change it was about.
+    out.write(format_report(report, title=None, decisions=False))
     out.write(
         f"\nFinished in {time.perf_counter() - started:.1f} s (moto in-process; nothing was sent to AWS).\n"
     )
@@ -157,34 +240,58 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_serve(args: argparse.Namespace, out: TextIO) -> int:
-    return serve(
-        aws_port=args.aws_port,
-        api_port=args.api_port,
-        realtime_port=args.realtime_port,
-        template_path=Path(args.template),
-        calendars=read_calendars(Path(args.calendars)),
-        lambda_logs=sys.stderr if args.lambda_logs else None,
-        out=out,
-    )
+    ports = {"--aws-port": args.aws_port, "--api-port": args.api_port, "--realtime-port": args.realtime_port}
+    try:
+        check_ports_free(ports)  # before a second of imports: a taken port is said at once
+        from practitioner_alerts_local.serve import serve  # noqa: PLC0415
+
+        code = serve(
+            aws_port=args.aws_port,
+            api_port=args.api_port,
+            realtime_port=args.realtime_port,
+            template_path=Path(args.template),
+            calendars=read_calendars(Path(args.calendars)),
+            lambda_logs=_lambda_log_target(args),
+            out=out,
+        )
+    except ServeError as error:
+        raise UsageError(str(error)) from error
+    # The process ends next. The final garbage collection over moto's backends and every loaded
+    # module took 1-2 s after a stop that itself takes 0.5 s; nothing in that heap needs it.
+    gc.freeze()
+    return code
 
 
 def run_token(args: argparse.Namespace, out: TextIO) -> int:
+    from practitioner_alerts_local.api import main_token  # noqa: PLC0415
+
     # The token is the last word on stdout, so `$(practitioner-alerts token ...)` just works.
     out.write(main_token(args.token_args) + "\n")
     return 0
 
 
 def run_redrive(args: argparse.Namespace, out: TextIO) -> int:
+    from practitioner_alerts_local.redrive import (  # noqa: PLC0415
+        RedriveFailed,
+        aws_targets,
+        format_outcomes,
+        local_targets,
+        redrive,
+    )
+    from practitioner_alerts_local.runtime import LocalRuntime  # noqa: PLC0415
+    from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region  # noqa: PLC0415
+
     try:
-        if args.stack_name:
-            outcomes = redrive(aws_targets(args.stack_name, args.region), dry_run=args.dry_run)
-        else:
-            stack = LocalStack.from_files(
-                AwsClients(args.region or samconfig_region(), args.endpoint_url), Path(args.template)
-            )
-            stack.attach()
-            runtime = LocalRuntime(stack, lambda_logs=_lambda_log_target(args))
-            outcomes = redrive(local_targets(runtime), dry_run=args.dry_run)
+        with aws_problems_as_one_line(args):
+            if args.stack_name:
+                outcomes = redrive(aws_targets(args.stack_name, args.region), dry_run=args.dry_run)
+            else:
+                stack = LocalStack.from_files(
+                    AwsClients(args.region or samconfig_region(), args.endpoint_url), Path(args.template)
+                )
+                stack.attach()
+                runtime = LocalRuntime(stack, lambda_logs=_lambda_log_target(args))
+                outcomes = redrive(local_targets(runtime), dry_run=args.dry_run)
     except RedriveFailed as error:
         raise UsageError(str(error)) from error
     if args.json:
@@ -196,15 +303,28 @@ def run_redrive(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_import_settings(args: argparse.Namespace, out: TextIO) -> int:
     calendars = read_calendars(Path(args.file))  # all of it checked before anything is written
+    with aws_problems_as_one_line(args):
+        return _import_settings(args, calendars, out)
+
+
+def _import_settings(args: argparse.Namespace, calendars: list[CalendarSettings], out: TextIO) -> int:
+    from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable  # noqa: PLC0415
+    from practitioner_alerts_local.import_settings import import_settings  # noqa: PLC0415
+    from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region  # noqa: PLC0415
+
     if args.stack_name:
         import boto3  # noqa: PLC0415 - only this path talks to real AWS
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         session = boto3.session.Session(region_name=args.region)
         try:
             stack = session.client("cloudformation").describe_stacks(StackName=args.stack_name)["Stacks"][0]
-        except (ClientError, BotoCoreError) as error:
-            raise UsageError(f"stack {args.stack_name}: {error}") from error
+        except ClientError as error:
+            if "does not exist" not in str(error):
+                raise  # credentials and the like: aws_problems_as_one_line says what to do
+            raise UsageError(
+                f"stack {args.stack_name} not found in region {session.region_name}: "
+                "check --stack-name and --region"
+            ) from error
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         table = CalendarSettingsTable(session.client("dynamodb"), outputs["CalendarSettingsTableName"])
     else:
@@ -244,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON list of calendar settings (default: %(default)s)",
     )
     replay.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    replay.add_argument(
+        "--allow-dead-letters",
+        action="store_true",
+        help="exit 0 even when records were dead-lettered (default: exit 1)",
+    )
     lambda_logs_option(replay)
     replay.set_defaults(run=run_replay)
 
@@ -261,10 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--calendars", default=str(DEFAULT_CALENDARS), help="calendar settings to seed (default: %(default)s)"
     )
-    serve.add_argument(
-        "--no-lambda-logs", dest="lambda_logs", action="store_false", help="hide the functions' logs"
-    )
-    serve.set_defaults(run=run_serve, lambda_logs=True)
+    lambda_logs_option(serve)
+    # The default now; still accepted so that scripts written for the old default keep working.
+    serve.add_argument("--no-lambda-logs", dest="lambda_logs", action="store_false", help=argparse.SUPPRESS)
+    serve.set_defaults(run=run_serve)
 
     token = commands.add_parser(
         "token",

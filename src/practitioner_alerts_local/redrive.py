@@ -333,8 +333,12 @@ def aws_targets(stack_name: str, region: str | None) -> Targets:
     session = boto3.session.Session(region_name=region)
     try:
         stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
-    except (ClientError, BotoCoreError) as error:
-        raise RedriveFailed(f"stack {stack_name}: {error}") from error
+    except ClientError as error:
+        if "does not exist" not in str(error):
+            raise  # credentials, network: the CLI turns those into one line with the fix
+        raise RedriveFailed(
+            f"stack {stack_name} not found in region {session.region_name}: check --stack-name and --region"
+        ) from error
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     lambda_client = session.client("lambda")
 

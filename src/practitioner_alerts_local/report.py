@@ -71,11 +71,16 @@ def _payload_identity(payload: Mapping[str, Any]) -> str:
     return ""
 
 
-def format_report(report: RunReport, *, title: str = "Practitioner Alerts - local run") -> str:
-    sections = [title, "=" * len(title), ""]
-    sections.append(
-        _section("Decisions (from the detector's log)", [format_decision(d) for d in report.decisions])
-    )
+def format_report(
+    report: RunReport, *, title: str | None = "Practitioner Alerts - local run", decisions: bool = True
+) -> str:
+    """The whole run; ``title=None`` when the caller printed its own, ``decisions=False`` when it
+    listed them already (the demo shows each under its change)."""
+    sections = [title, "=" * len(title), ""] if title else []
+    if decisions:
+        sections.append(
+            _section("Decisions (from the detector's log)", [format_decision(d) for d in report.decisions])
+        )
     sections.append(_section("Sent (accepted by emulated SNS / SES)", [format_sent(m) for m in report.sent]))
     sections.append(
         _section("In-calendar feed (AlertsFeedTable)", [format_feed_entry(e) for e in report.feed])

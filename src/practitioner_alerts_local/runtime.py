@@ -53,6 +53,10 @@ FEED_TABLE = "AlertsFeedTable"
 # A pipeline that has not gone quiet after this many invocations is stuck in a retry loop
 # (e.g. MaximumRetryAttempts -1 and a record that always fails); drain stops and says so.
 MAX_DRAIN_INVOCATIONS = 5000
+# serve's real-time loop sweeps TTL at most this often. Each sweep scans whole tables (~160 ms
+# with a day of bookings), which every 0.2 s poll would pay before a new booking is even read;
+# DynamoDB's own TTL deletes expired items lazily, within days, so a few seconds is faithful.
+TTL_SWEEP_INTERVAL_SECONDS = 5.0
 
 
 class PipelineDidNotSettle(RuntimeError):
@@ -87,6 +91,10 @@ def fifo_deduplication_as_on_sqs() -> Iterator[None]:
         yield
 
 
+def _stopping(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
 @dataclass
 class RunReport:
     decisions: list[dict[str, Any]]
@@ -119,6 +127,8 @@ class LocalRuntime:
         # The local AppSync Events endpoint the sender publishes to, when this process runs one.
         self.realtime: LocalRealtime | None = None
         self.clock = clock
+        self.ttl_sweep_interval = TTL_SWEEP_INTERVAL_SECONDS
+        self._next_sweep = float("-inf")  # monotonic time of step's next TTL sweep
         self.sink = LambdaLogSink(lambda_logs)
         self.observer = PipelineObserver(stack.clients.region)
         self._functions: dict[str, InProcessFunction] = {}
@@ -328,16 +338,22 @@ class LocalRuntime:
                 raise PipelineDidNotSettle(f"still busy after {max_invocations} invocations")
         self.observer.collect_unattributed()
 
-    def step(self) -> bool:
-        """One real-time round (serve): honours batching windows and visibility timeouts."""
-        self.sweep_ttl()
+    def step(self, stop: threading.Event | None = None) -> bool:
+        """One real-time round (serve): honours batching windows and visibility timeouts.
+
+        ``stop`` is looked at between invocations: a record that always fails is retried without
+        end (MaximumRetryAttempts -1), and the round must not outlast a Ctrl-C.
+        """
+        if time.monotonic() >= self._next_sweep:
+            self.sweep_ttl()
+            self._next_sweep = time.monotonic() + self.ttl_sweep_interval
         progressed = False
         for stream in self.stream_pollers:
             stream.read_shard()
-            while stream.poll(drain=False):
+            while not _stopping(stop) and stream.poll(drain=False):
                 progressed = True
         for queue in self.queue_pollers:
-            while queue.poll(drain=False):
+            while not _stopping(stop) and queue.poll(drain=False):
                 progressed = True
             queue.failed_receipts.clear()  # they come back when their visibility timeout ends
         self.observer.collect_unattributed()
@@ -345,14 +361,19 @@ class LocalRuntime:
 
     def run_until(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
         while not stop.is_set():
-            if not self.step():
+            if not self.step(stop):
                 stop.wait(poll_interval)
 
     # -- Output ---------------------------------------------------------------------------------
-    def report(self) -> RunReport:
+    def report(self, *, with_feed: bool = True) -> RunReport:
+        """What the run decided, sent and parked; ``with_feed`` adds the feed table, which
+        takes a scan, so serve's console and outbox (which never show it) leave it out."""
         decisions, sent = self.observer.snapshot()
         return RunReport(
-            decisions=decisions, sent=sent, dead_letters=self.dead_letters.read(), feed=self.feed()
+            decisions=decisions,
+            sent=sent,
+            dead_letters=self.dead_letters.read(),
+            feed=self.feed() if with_feed else [],
         )
 
     def feed(self) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
@@ -39,12 +40,12 @@ from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts_local.api import LocalTokenIssuer, invoke_in_process, make_api_app
 from practitioner_alerts_local.observe import SentMessage
 from practitioner_alerts_local.pages import calendar_page_url, mount_pages
+from practitioner_alerts_local.ports import LOOPBACK, bind_or_port_taken, check_ports_free
 from practitioner_alerts_local.realtime import LocalRealtime
 from practitioner_alerts_local.report import format_dead_letter, format_decision
 from practitioner_alerts_local.runtime import LocalRuntime, RunReport
 from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
 
-LOOPBACK = "127.0.0.1"
 SETTINGS_API_PREFIX = "/settings-api"
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -76,11 +77,12 @@ class LocalApi:
                 environ["PATH_INFO"] = path[len(prefix) :]
                 return app(environ, start_response)
         if path in ("/", "/outbox"):
-            return _respond(
-                start_response, "200 OK", "text/html; charset=utf-8", outbox_page(self._runtime.report())
-            )
+            # Without the feed, which neither shows: a scan per 3 s refresh slows the pipeline.
+            report = self._runtime.report(with_feed=False)
+            return _respond(start_response, "200 OK", "text/html; charset=utf-8", outbox_page(report))
         if path == "/outbox.json":
-            body = json.dumps(self._runtime.report().as_json(), ensure_ascii=False, default=str)
+            report = self._runtime.report(with_feed=False)
+            body = json.dumps(report.as_json(), ensure_ascii=False, default=str)
             return _respond(start_response, "200 OK", "application/json", body)
         return _respond(
             start_response, "404 Not Found", "text/plain; charset=utf-8", f"no route for {path}\n"
@@ -157,7 +159,8 @@ class ConsoleLog:
         self._seen = (0, 0, 0)
 
     def update(self) -> None:
-        report = self._runtime.report()
+        # Without the feed: a scan of the feed table every loop would slow every pop-up.
+        report = self._runtime.report(with_feed=False)
         decisions, sent, dead = self._seen
         for decision in report.decisions[decisions:]:
             self._print("decision   " + format_decision(decision))
@@ -170,6 +173,11 @@ class ConsoleLog:
     def _print(self, line: str) -> None:
         self._out.write(line + "\n")
         self._out.flush()
+
+
+# Lambda invocations and requests still running when serve is told to stop get this long; then
+# the process ends without them (their threads are daemons), as a Lambda sandbox would be frozen.
+SHUTDOWN_SECONDS = 2.0
 
 
 def serve(
@@ -185,19 +193,25 @@ def serve(
     stop: threading.Event | None = None,
     poll_interval: float = 0.2,
 ) -> int:
-    """Run until SIGINT / SIGTERM (or ``stop`` is set); returns the exit code."""
+    """Run until SIGINT / SIGTERM (or ``stop`` is set); returns the exit code.
+
+    Raises :class:`~practitioner_alerts_local.ports.ServeError` (before anything starts) when a
+    port is taken.
+    """
     stop = stop or threading.Event()
+    check_ports_free({"--aws-port": aws_port, "--api-port": api_port, "--realtime-port": realtime_port})
     # One access-log line per boto3 call from the pipeline's pollers would drown everything else.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_server = ThreadedMotoServer(ip_address=LOOPBACK, port=aws_port, verbose=False)
     moto_server.start()
     api_server: WSGIServer | None = None
     realtime: LocalRealtime | None = None
-    threads: list[threading.Thread] = []
+    pipeline: threading.Thread | None = None
     try:
         endpoint = f"http://{LOOPBACK}:{aws_port}"
         # Bound first: port 0 picks a free port, and the stack's Event API resolves to it.
-        realtime = LocalRealtime(port=realtime_port, issuer=LocalTokenIssuer()).start()
+        realtime = LocalRealtime(port=realtime_port, issuer=LocalTokenIssuer())
+        bind_or_port_taken(realtime.start, realtime_port, "--realtime-port")
         clients = AwsClients(samconfig_region(), endpoint)
         stack = LocalStack.from_files(clients, template_path, realtime_endpoint=realtime.host)
         stack.create()
@@ -209,38 +223,66 @@ def serve(
         api = LocalApi(runtime)
         api.register_api(SETTINGS_API_PREFIX, _settings_api(runtime, invocations))
         mount_pages(api, settings_api_base=SETTINGS_API_PREFIX, realtime_port=realtime.port)
-        api_server = make_server(LOOPBACK, api_port, api, handler_class=_QuietHandler)
+        api_server = bind_or_port_taken(
+            lambda: make_server(LOOPBACK, api_port, api, handler_class=_QuietHandler), api_port, "--api-port"
+        )
         console = ConsoleLog(runtime, out)
         _install_signal_handlers(stop)
-        threads = [
-            threading.Thread(
-                target=_run_pipeline,
-                args=(runtime, console, stop, poll_interval, invocations),
-                name="pipeline",
-            ),
-            threading.Thread(target=api_server.serve_forever, kwargs={"poll_interval": 0.2}, name="api"),
-        ]
-        for thread in threads:
-            thread.start()
+        # Daemons: an invocation still running at exit must not keep the process alive.
+        pipeline = threading.Thread(
+            target=_run_pipeline,
+            args=(runtime, console, stop, poll_interval, invocations),
+            name="pipeline",
+            daemon=True,
+        )
+        pipeline.start()
+        threading.Thread(
+            target=api_server.serve_forever, kwargs={"poll_interval": 0.2}, name="api", daemon=True
+        ).start()
         first_calendar = calendars[0].calendar_id if calendars else "cal-dr-weber"
         out.write(_banner(runtime, endpoint, api_port, realtime, first_calendar))
         out.flush()
         if ready is not None:
             ready.set()
-        stop.wait()
+        # Timed, so a signal is seen promptly whatever the other threads hold.
+        while not stop.wait(0.5):
+            pass
         out.write("stopping...\n")
         out.flush()
     finally:
         stop.set()
+        _shut_down(api_server, pipeline, realtime, moto_server)
+    return 0
+
+
+def _shut_down(
+    api_server: WSGIServer | None,
+    pipeline: threading.Thread | None,
+    realtime: LocalRealtime | None,
+    moto_server: ThreadedMotoServer,
+) -> None:
+    """Stop everything within SHUTDOWN_SECONDS, whatever a request or an invocation is doing.
+
+    The pipeline goes first (it stops between invocations), then the servers it talks to; each
+    stop runs in a daemon thread, so one that hangs (a request waiting for the invocation lock,
+    moto finishing a call) costs its share of the time, not the exit.
+    """
+    deadline = time.monotonic() + SHUTDOWN_SECONDS
+
+    def within_deadline(*stops: Callable[[], None]) -> None:
+        workers = [threading.Thread(target=stop_one, daemon=True) for stop_one in stops]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+
+    def close_api() -> None:
         if api_server is not None:
             api_server.shutdown()
             api_server.server_close()
-        for thread in threads:
-            thread.join(timeout=10)
-        if realtime is not None:
-            realtime.stop()
-        moto_server.stop()
-    return 0
+
+    within_deadline(close_api, *([pipeline.join] if pipeline is not None else []))
+    within_deadline(*([realtime.stop] if realtime is not None else []), moto_server.stop)
 
 
 def _settings_api(runtime: LocalRuntime, invocations: threading.Lock) -> WsgiApp:
@@ -263,9 +305,11 @@ def _run_pipeline(
     while not stop.is_set():
         try:
             with invocations:
-                progressed = runtime.step()
+                progressed = runtime.step(stop)
             console.update()
         except Exception as error:  # noqa: BLE001 - Lambda's poller would retry too; keep serving
+            if stop.is_set():
+                return  # moto is going away under it; nothing to report
             sys.stderr.write(f"pipeline poll failed, retrying: {type(error).__name__}: {error}\n")
             progressed = False
         if not progressed:

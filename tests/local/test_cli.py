@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -55,19 +56,36 @@ def test_replay_json_prints_exactly_one_document_with_decisions_sent_and_dead_le
     assert document["dead_letters"] == []
 
 
-def test_replay_json_reports_a_malformed_record_and_still_exits_0(tmp_path: Path) -> None:
+def naive_start_time(tmp_path: Path) -> Path:
     event = json.loads((EVENTS / "stream-online-booking.json").read_text("utf-8"))
     event["Records"][0]["dynamodb"]["NewImage"]["starts_at"]["S"] = "2027-09-09T12:00:00"
-    broken = tmp_path / "broken.json"
-    broken.write_text(json.dumps(event), "utf-8")
+    return _write(tmp_path / "broken.json", json.dumps(event))
 
-    code, stdout = replay_in_process("--json", str(broken))
 
-    assert code == 0
-    document = json.loads(stdout)
-    assert document["sent"] == [] and document["decisions"] == []
+def test_replay_exits_1_when_a_record_was_dead_lettered_and_says_how_many(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = naive_start_time(tmp_path)
+
+    code, stdout = replay_in_process("--json", str(broken), str(EVENTS / "stream-online-booking.json"))
+
+    assert code == 1  # a platform's CI running replay over its sample writes fails here
+    document = json.loads(stdout)  # still exactly one document on stdout
+    assert [d["reason"] for d in document["decisions"]] == ["online_booking"]
     (parked,) = document["dead_letters"]
     assert parked["source"] == "detector" and "starts_at" in parked["reason"]
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "1 dead letter" in line and "--allow-dead-letters" in line
+
+
+def test_replay_with_allow_dead_letters_reports_them_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout = replay_in_process("--allow-dead-letters", str(naive_start_time(tmp_path)))
+
+    assert code == 0
+    assert "Dead letters" in stdout and "NewImage.starts_at" in stdout
+    assert capsys.readouterr().err == ""
 
 
 def test_replay_of_the_same_file_twice_is_a_redelivery_that_sends_nothing_new() -> None:
@@ -130,6 +148,53 @@ def test_replay_refuses_invalid_calendars_naming_the_calendar_and_the_field(tmp_
     assert result.stdout == ""
     (line,) = result.stderr.strip().splitlines()
     assert "'cal-dr-fixed'" in line and "alert_mobile" in line and "not a mobile number" in line
+
+
+def test_redrive_against_an_endpoint_nobody_answers_at_says_so_in_one_line() -> None:
+    result = run_cli("redrive", "--dry-run", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "nothing answers at http://127.0.0.1:9" in line and "serve" in line and "--endpoint-url" in line
+
+
+def test_redrive_without_aws_credentials_says_how_to_sign_in_in_one_line(tmp_path: Path) -> None:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") or key == "AWS_DEFAULT_REGION"
+    }
+    nowhere = str(tmp_path / "none")
+    environment |= {
+        "AWS_CONFIG_FILE": nowhere,
+        "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+        "AWS_EC2_METADATA_DISABLED": "true",  # no instance role to find either
+    }
+    result = subprocess.run(
+        [*CLI, "redrive", "--dry-run", "--stack-name", "practitioner-alerts-dev"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "no AWS credentials found" in line and "aws sso login" in line
+
+
+def test_demo_prints_its_title_first_and_each_decision_once() -> None:
+    out = io.StringIO()
+
+    assert main(["demo"], out=out) == 0
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Demo: a day of appointment changes"
+    decisions = [line for line in lines if "event " in line and ("ALERT" in line or "silent" in line)]
+    event_ids = [line.rsplit("event ", 1)[1] for line in decisions]
+    assert len(event_ids) == 10 and len(set(event_ids)) == 10
 
 
 def test_demo_prints_the_days_decisions_and_what_went_out_within_seconds() -> None:

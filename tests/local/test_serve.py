@@ -15,6 +15,7 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import boto3
+import pytest
 
 from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.serve import LocalApi
@@ -63,7 +64,7 @@ def test_a_booking_written_to_the_endpoint_reaches_the_outbox_and_sigterm_stops_
             # Any free port: the default 8086 may be taken by another serve on this machine.
             "--realtime-port",
             "0",
-            "--no-lambda-logs",
+            # No --lambda-logs: serve is quiet by default.
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -120,6 +121,84 @@ def test_a_booking_written_to_the_endpoint_reaches_the_outbox_and_sigterm_stops_
     assert process.returncode == 0, stderr
     assert "stopping" in stdout
     assert "+4915123456789" not in stdout  # the console masks recipients; the outbox page shows them
+    # Quiet by default: the console's own lines only, none of the functions' JSON logs.
+    assert "sent       sms   for apt-serve to +49***789" in stdout
+    assert not [line for line in (stdout + stderr).splitlines() if line.lstrip().startswith("{")]
+    assert stderr == ""
+
+
+SERVE = [sys.executable, "-m", "practitioner_alerts_local.cli", "serve"]
+
+
+@pytest.mark.parametrize("flag", ["--aws-port", "--api-port", "--realtime-port"])
+def test_a_taken_port_is_refused_at_once_in_one_line_naming_the_port_and_its_flag(flag: str) -> None:
+    ports = {"--aws-port": free_port(), "--api-port": free_port(), "--realtime-port": 0}
+    with socket.socket() as squatter:
+        squatter.bind((LOOPBACK, 0))
+        squatter.listen()
+        ports[flag] = int(squatter.getsockname()[1])
+        started = time.monotonic()
+
+        result = subprocess.run(
+            [*SERVE, *(str(part) for pair in ports.items() for part in pair)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=PROJECT_ROOT,
+            check=False,
+        )
+
+        elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert elapsed < 2, f"took {elapsed:.1f} s"
+    (line,) = result.stderr.splitlines()
+    assert f"port {ports[flag]}" in line and f"{flag} PORT" in line
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_stops_within_3_s_even_while_a_record_fails_again_and_again(
+    stop_signal: signal.Signals,
+) -> None:
+    aws_port, api_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [*SERVE, "--aws-port", str(aws_port), "--api-port", str(api_port), "--realtime-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    try:
+        banner = wait_for_line(process, "Pipeline running", timeout=30)
+        tables = {
+            name.strip(): value.strip()
+            for name, _, value in (line.partition(":") for line in banner)
+            if name.strip() in ("appointments table", "settings table")
+        }
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=f"http://{LOOPBACK}:{aws_port}",
+            region_name="eu-central-1",
+            aws_access_key_id="booking-platform",
+            aws_secret_access_key="local",
+        )
+        # Without its settings table the detector fails every attempt, and the stream mapping
+        # (MaximumRetryAttempts -1) retries the booking back to back for up to an hour.
+        dynamodb.delete_table(TableName=tables["settings table"])
+        dynamodb.put_item(TableName=tables["appointments table"], Item=booking_item("apt-poison"))
+        time.sleep(3)  # well into the retries (the stream mapping has no batching window)
+        assert process.poll() is None
+    finally:
+        started = time.monotonic()
+        process.send_signal(stop_signal)
+        try:
+            stdout, stderr = process.communicate(timeout=15)
+        finally:
+            process.kill()
+        elapsed = time.monotonic() - started
+    assert elapsed < 3, f"took {elapsed:.1f} s to stop"
+    assert process.returncode == 0, stderr
+    assert "stopping" in stdout
 
 
 def api_get(url: str, token: str) -> dict[str, Any]:
