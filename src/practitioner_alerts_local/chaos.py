@@ -49,8 +49,8 @@ from moto.sns.models import sns_backends
 
 from practitioner_alerts import wiring
 from practitioner_alerts.domain.settings import CalendarSettings, Locale
+from practitioner_alerts.languages import words as words_for
 from practitioner_alerts.rendering.sms import gsm7_spelling
-from practitioner_alerts.rendering.wording import WORDING
 from practitioner_alerts_local.functions import ExecutionEnvironmentKilled
 from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.stack import LOCAL_ACCOUNT_ID
@@ -757,7 +757,7 @@ Unit = tuple[str, int, Kind, Channel]
 
 def kind_in(text: str, locale: Locale) -> Kind | None:
     """The kind of alert a text announces, by the calendar's language's headline."""
-    words = WORDING[locale]
+    words = words_for(locale)
     for kind in ("booked", "cancelled", "rescheduled"):
         prefix = words.headlines[kind].split("{", 1)[0].strip()
         if prefix in text or (gsm7_spelling(prefix) or prefix) in text:

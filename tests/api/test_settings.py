@@ -291,7 +291,7 @@ def test_spam_prone_mailboxes_are_accepted_with_german_advice(client: ApiClient,
         {
             "code": "spam_prone_mailbox",
             "message": "E-Mails an Hotmail-, Outlook- und Live-Adressen landen manchmal im Spam-Ordner. "
-            "Prüfen Sie ihn, oder verwenden Sie eine andere Adresse.",
+            "Sehen Sie dort nach oder verwenden Sie eine andere Adresse.",
             "channel": "email",
         }
     ]

@@ -28,18 +28,22 @@ HEADLINES: dict[tuple[Locale, AlertKind], str] = {
     ("de", "cancelled"): "Kurzfristige Absage: M. Müller, Do., 9. Sept., 12:00",
     ("de", "rescheduled"): "Termin verschoben: M. Müller, von Do., 9. Sept., 12:00 auf Fr., 10. Sept., 09:30",
     ("de", "test"): "Testnachricht: Die Benachrichtigungen zum Kalender von Dr. Anna Schmidt sind aktiv.",
-    ("en", "booked"): "New online booking: M. Müller, Thu, Sep 9, 12:00\u202fPM",
-    ("en", "cancelled"): "Short-notice cancellation: M. Müller, Thu, Sep 9, 12:00\u202fPM",
-    ("en", "rescheduled"): (
-        "Appointment moved: M. Müller, from Thu, Sep 9, 12:00\u202fPM to Fri, Sep 10, 9:30\u202fAM"
-    ),
+    # A Berlin calendar in "en": British conventions, day before month and a 24-hour clock.
+    ("en", "booked"): "New online booking: M. Müller, Thu 9 Sept, 12:00",
+    ("en", "cancelled"): "Short-notice cancellation: M. Müller, Thu 9 Sept, 12:00",
+    ("en", "rescheduled"): "Appointment moved: M. Müller, from Thu 9 Sept, 12:00 to Fri 10 Sept, 09:30",
     ("en", "test"): "Test message: alerts for Dr. Anna Schmidt's calendar are active.",
-    ("fr", "booked"): "Nouveau rendez-vous en ligne : Müller M., jeu. 9 sept., 12:00",
-    ("fr", "cancelled"): "Annulation de dernière minute : Müller M., jeu. 9 sept., 12:00",
-    ("fr", "rescheduled"): "Rendez-vous déplacé : Müller M., du jeu. 9 sept., 12:00 au ven. 10 sept., 09:30",
-    ("fr", "test"): "Message de test : les alertes pour l'agenda « Dr. Anna Schmidt » sont actives.",
+    # French: a no-break space before the colon and inside the guillemets, and ’ for apostrophes.
+    ("fr", "booked"): "Nouveau rendez-vous en ligne\u00a0: Müller M., jeu. 9 sept., 12:00",
+    ("fr", "cancelled"): "Annulation tardive\u00a0: Müller M., jeu. 9 sept., 12:00",
+    ("fr", "rescheduled"): (
+        "Rendez-vous déplacé\u00a0: Müller M., du jeu. 9 sept., 12:00 au ven. 10 sept., 09:30"
+    ),
+    ("fr", "test"): (
+        "Message de test\u00a0: les alertes pour l’agenda «\u00a0Dr. Anna Schmidt\u00a0» sont actives."
+    ),
     ("it", "booked"): "Nuovo appuntamento online: M. Müller, gio 9 set, 12:00",
-    ("it", "cancelled"): "Disdetta dell'ultimo minuto: M. Müller, gio 9 set, 12:00",
+    ("it", "cancelled"): "Disdetta tardiva: M. Müller, gio 9 set, 12:00",
     ("it", "rescheduled"): "Appuntamento spostato: M. Müller, da gio 9 set, 12:00 a ven 10 set, 09:30",
     ("it", "test"): "Messaggio di prova: le notifiche per il calendario «Dr. Anna Schmidt» sono attive.",
 }
@@ -47,13 +51,13 @@ HEADLINES: dict[tuple[Locale, AlertKind], str] = {
 # The long e-mail form of Thursday 9 Sept 2027, 12:00 in Berlin.
 LONG_ORIGINAL_START: dict[Locale, str] = {
     "de": "Donnerstag, 9. September 2027 um 12:00 Uhr",
-    "en": "Thursday, September 9, 2027 at 12:00\u202fPM",
+    "en": "Thursday, 9 September 2027 at 12:00",
     "fr": "jeudi 9 septembre 2027 à 12:00",
     "it": "giovedì 9 settembre 2027 alle ore 12:00",
 }
 LONG_NEW_START: dict[Locale, str] = {
     "de": "Freitag, 10. September 2027 um 09:30 Uhr",
-    "en": "Friday, September 10, 2027 at 9:30\u202fAM",
+    "en": "Friday, 10 September 2027 at 09:30",
     "fr": "vendredi 10 septembre 2027 à 09:30",
     "it": "venerdì 10 settembre 2027 alle ore 09:30",
 }
@@ -72,23 +76,27 @@ INTROS: dict[tuple[Locale, AlertKind], str] = {
     ): "An appointment in Dr. Anna Schmidt's calendar was cancelled online at short notice.",
     ("en", "rescheduled"): "An appointment in Dr. Anna Schmidt's calendar was moved online at short notice.",
     ("en", "test"): "This is a test message: alerts for Dr. Anna Schmidt's calendar are active.",
-    ("fr", "booked"): "Un nouveau rendez-vous a été pris en ligne dans l'agenda « Dr. Anna Schmidt ».",
+    ("fr", "booked"): (
+        "Un nouveau rendez-vous a été pris en ligne dans l’agenda «\u00a0Dr. Anna Schmidt\u00a0»."
+    ),
     ("fr", "cancelled"): (
-        "Un rendez-vous de l'agenda « Dr. Anna Schmidt » a été annulé en ligne à la dernière minute."
+        "Un rendez-vous de l’agenda «\u00a0Dr. Anna Schmidt\u00a0» a été annulé en ligne "
+        "peu de temps à l’avance."
     ),
     ("fr", "rescheduled"): (
-        "Un rendez-vous de l'agenda « Dr. Anna Schmidt » a été déplacé en ligne à la dernière minute."
+        "Un rendez-vous de l’agenda «\u00a0Dr. Anna Schmidt\u00a0» a été déplacé en ligne "
+        "peu de temps à l’avance."
     ),
-    (
-        "fr",
-        "test",
-    ): "Ceci est un message de test : les alertes pour l'agenda « Dr. Anna Schmidt » sont actives.",
+    ("fr", "test"): (
+        "Ceci est un message de test\u00a0: les alertes pour l’agenda «\u00a0Dr. Anna Schmidt\u00a0» "
+        "sont actives."
+    ),
     ("it", "booked"): "È stato prenotato online un nuovo appuntamento nel calendario «Dr. Anna Schmidt».",
     ("it", "cancelled"): (
-        "Un appuntamento nel calendario «Dr. Anna Schmidt» è stato disdetto online all'ultimo minuto."
+        "Un appuntamento nel calendario «Dr. Anna Schmidt» è stato disdetto online con poco preavviso."
     ),
     ("it", "rescheduled"): (
-        "Un appuntamento nel calendario «Dr. Anna Schmidt» è stato spostato online all'ultimo minuto."
+        "Un appuntamento nel calendario «Dr. Anna Schmidt» è stato spostato online con poco preavviso."
     ),
     (
         "it",
@@ -99,14 +107,15 @@ INTROS: dict[tuple[Locale, AlertKind], str] = {
 FOOTERS: dict[Locale, tuple[str, str]] = {
     "de": ("Sie erhalten diese Mitteilung, weil", "Benachrichtigungseinstellungen des Kalenders löschen"),
     "en": ("You are receiving this message because", "delete the address in the calendar's alert settings"),
-    "fr": ("Vous recevez ce message parce que", "supprimez l'adresse dans les paramètres d'alerte"),
-    "it": ("Riceve questo messaggio perché", "cancelli l'indirizzo nelle impostazioni delle notifiche"),
+    "fr": ("Vous recevez ce message parce que", "supprimez l’adresse dans les paramètres d’alerte"),
+    "it": ("Riceve questo messaggio perché", "cancelli l’indirizzo nelle impostazioni delle notifiche"),
 }
+# What a headline says when the booking platform sent no name at all.
 UNNAMED_PATIENT: dict[Locale, str] = {
-    "de": "Patient/in",
-    "en": "Patient",
-    "fr": "Patient(e)",
-    "it": "Paziente",
+    "de": "Neuer Online-Termin (ohne Namen): Do., 9. Sept., 12:00",
+    "en": "New online booking (no name given): Thu 9 Sept, 12:00",
+    "fr": "Nouveau rendez-vous en ligne (sans nom) : jeu. 9 sept., 12:00",
+    "it": "Nuovo appuntamento online (senza nome): gio 9 set, 12:00",
 }
 
 # 300 characters of emoji, ZWJ sequences, Arabic and right-to-left overrides.
@@ -173,7 +182,9 @@ def test_sms_in_each_locale_fits_one_gsm7_segment(locale: Locale, kind: AlertKin
 def test_sms_says_headline_signed_with_the_practitioner(locale: Locale, kind: AlertKind) -> None:
     sms = render_sms(alert(kind=kind, locale=locale))
 
-    assert sms == HEADLINES[locale, kind].replace("\u202f", " ") + " (Dr. Anna Schmidt)"
+    # The SMS spells the copy's typography as GSM-7 has it: plain spaces and apostrophes.
+    plain = HEADLINES[locale, kind].replace("\u00a0", " ").replace("\u202f", " ").replace("’", "'")
+    assert sms == plain + " (Dr. Anna Schmidt)"
 
 
 @pytest.mark.parametrize(("locale", "kind"), each_locale_and_kind())
@@ -196,7 +207,7 @@ def test_reschedule_sms_names_old_and_new_time() -> None:
 
 
 def test_english_sms_turns_babels_narrow_no_break_space_into_a_plain_one() -> None:
-    sms = render_sms(alert(locale="en"))
+    sms = render_sms(alert(locale="en-US"))
 
     assert "12:00 PM" in sms
     assert "\u202f" not in sms
@@ -227,16 +238,16 @@ def test_winter_appointment_uses_standard_time() -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_sms_without_patient_name_says_patient_neutrally(locale: Locale) -> None:
+def test_sms_without_patient_name_says_so_in_the_headline_instead_of_a_placeholder(locale: Locale) -> None:
     sms = render_sms(alert(locale=locale, patient_first_name=None, patient_last_name=None))
 
-    assert f": {UNNAMED_PATIENT[locale]}, " in sms
+    assert sms == UNNAMED_PATIENT[locale] + " (Dr. Anna Schmidt)"
 
 
 def test_sms_with_only_a_first_name_shows_its_initial() -> None:
     sms = render_sms(alert(patient_last_name=None))
 
-    assert sms.startswith("Neuer Online-Termin: Patient/in M., Do.")
+    assert sms.startswith("Neuer Online-Termin: M. (ohne Nachnamen), Do.")
 
 
 def test_sms_with_only_a_surname_shows_the_surname() -> None:
@@ -315,7 +326,8 @@ def test_sms_stays_within_two_segments_for_a_300_char_emoji_and_rtl_name(
     assert count_segments(sms).segments <= 2
     assert "\u202e" not in sms
     assert "\u202d" not in sms
-    assert HEADLINES[locale, kind].split(":")[0] in sms  # still says what happened
+    what_happened = HEADLINES[locale, kind].split(":")[0].replace("\u00a0", " ")
+    assert what_happened.strip() in sms  # still says what happened
 
 
 def test_sms_for_hostile_surname_still_shows_the_time_and_cuts_the_name() -> None:
@@ -398,7 +410,7 @@ def test_email_subject_is_the_headline_with_the_practitioner(locale: Locale, kin
     subject = render_email(alert(kind=kind, locale=locale)).subject
 
     expected = HEADLINES[locale, kind] if kind == "test" else f"{HEADLINES[locale, kind]} – Dr. Anna Schmidt"
-    assert subject == expected.replace("\u202f", " ")
+    assert subject == expected
 
 
 def test_german_reschedule_email_reads_as_a_clinic_would_write_it() -> None:
@@ -409,7 +421,7 @@ def test_german_reschedule_email_reads_as_a_clinic_would_write_it() -> None:
         "\n"
         "Im Kalender von Dr. Anna Schmidt wurde ein Termin kurzfristig online verschoben.\n"
         "\n"
-        "Patient/in: Maria Müller\n"
+        "Patient/-in: Maria Müller\n"
         "Bisheriger Termin: Donnerstag, 9. September 2027 um 12:00 Uhr\n"
         "Neuer Termin: Freitag, 10. September 2027 um 09:30 Uhr\n"
         "Besuchsgrund: Kontrolle Schilddrüse\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from email.message import EmailMessage
+from email.policy import SMTP
 from typing import TYPE_CHECKING
 
 from practitioner_alerts.adapters.aws_errors import aws_call
@@ -17,6 +18,13 @@ from practitioner_alerts.rendering import Email
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
+
+# Written out with RFC 5322's hard line limit of 998: the default policy folds headers at 78
+# characters, and a folded non-ASCII subject came back from mail clients with a doubled space
+# where it was folded ("12:00  – Dr. Anna Weber"). A subject is under 300 characters even
+# encoded, so it is never folded. The parts are still encoded under the default policy when set
+# (quoted-printable lines of 76), so only the headers are written differently.
+_WRITTEN_WITH = SMTP.clone(max_line_length=998)
 
 # SendEmail's own codes (botocore's model; a test checks). Rejected content or a bad address
 # stays bad; the practitioner has to fix the address.
@@ -49,7 +57,7 @@ class EmailGateway:
         request: dict[str, object] = {
             "FromEmailAddress": self._sender,
             "Destination": {"ToAddresses": [to]},
-            "Content": {"Raw": {"Data": message.as_bytes()}},
+            "Content": {"Raw": {"Data": message.as_bytes(policy=_WRITTEN_WITH)}},
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set

@@ -15,10 +15,33 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-Locale = Literal["de", "en", "fr", "it"]
+# The languages the copy is written in, one module each (rendering/languages/).
+Language = Literal["de", "en", "fr", "it"]
+# What a calendar may choose. "en" follows the calendar's time zone: British conventions (9 September,
+# 14:00) in Europe, American ones (September 9, 2:00 PM) elsewhere; en-GB and en-US choose outright.
+Locale = Literal["de", "en", "en-GB", "en-US", "fr", "it"]
 ContactChannel = Literal["sms", "email"]
 CONTACT_CHANNELS: tuple[ContactChannel, ...] = ("sms", "email")
-SUPPORTED_LOCALES: tuple[Locale, ...] = ("de", "en", "fr", "it")
+# The languages (the layer build keeps Babel's data for these and their regional variants).
+SUPPORTED_LOCALES: tuple[Language, ...] = ("de", "en", "fr", "it")
+LOCALE_CHOICES: tuple[Locale, ...] = ("de", "en", "en-GB", "en-US", "fr", "it")
+
+
+_LANGUAGE_OF: dict[Locale, Language] = {
+    "de": "de",
+    "en": "en",
+    "en-GB": "en",
+    "en-US": "en",
+    "fr": "fr",
+    "it": "it",
+}
+
+
+def language_of(locale: Locale) -> Language:
+    """The language a locale's copy is written in: "en" for en-GB and en-US."""
+    return _LANGUAGE_OF[locale]
+
+
 DEFAULT_TIME_ZONE = "Europe/Berlin"
 DEFAULT_REGION = "DE"
 

@@ -8,6 +8,7 @@ override must not make the appointment time read backwards.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,29 +16,37 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_skeleton, format_time, get_datetime_format, get_timezone_name
 
 from practitioner_alerts.domain.notifications import AlertContent
-from practitioner_alerts.rendering.wording import Wording
+from practitioner_alerts.languages.wording import Wording
 
 # Joiners are format characters too, but Persian and Indic names and emoji need them to render.
 _JOINERS = frozenset({"\u200c", "\u200d"})
+_NO_BREAK_SPACES = frozenset({"\u00a0", "\u202f"})
+_SPACES = re.compile(" {2,}")
 ELLIPSIS = "…"
 # Longer than any real surname or practitioner; a pasted paragraph must not fill an alert.
 NAME_LIMIT = 40
 
 
-def clean(value: str | None) -> str:
-    """One line of display text: no control or format characters, whitespace collapsed."""
+def clean(value: str | None, *, keep_no_break: bool = False) -> str:
+    """One line of display text: no control or format characters, whitespace collapsed.
+
+    ``keep_no_break`` keeps the copy's no-break spaces (French "Rendez-vous : ", Babel's
+    "12:00 PM") where the text is shown as typed; the SMS has none to spend them on.
+    """
     if not value:
         return ""
     kept: list[str] = []
     for char in unicodedata.normalize("NFC", value):
         category = unicodedata.category(char)
-        if category == "Cc" or category.startswith("Z"):
+        if keep_no_break and char in _NO_BREAK_SPACES:
+            kept.append(char)
+        elif category == "Cc" or category.startswith("Z"):
             kept.append(" ")  # a line break or tab between two words still separates them
         elif category.startswith("C") and char not in _JOINERS:
             continue
         else:
             kept.append(char)
-    return " ".join("".join(kept).split())
+    return _SPACES.sub(" ", "".join(kept)).strip(" ")
 
 
 def abbreviate(value: str, keep: int) -> str:
@@ -60,11 +69,12 @@ def initial(first_name: str) -> str:
 
 
 def patient_label(words: Wording, first_name: str, surname: str) -> str:
-    """Initial and surname ("M. Müller"), or the locale's neutral word when the name is missing."""
+    """Initial and surname ("M. Müller"), the surname alone, or the initial and that the surname
+    is missing; "" when there is no name at all (the headline then says so in its own words)."""
     first = initial(first_name)
     if surname:
         return words.patient.format(initial=first, surname=surname) if first else surname
-    return f"{words.unnamed_patient} {first}." if first else words.unnamed_patient
+    return words.first_name_only.format(initial=first) if first else ""
 
 
 def full_name(alert: AlertContent) -> str:
@@ -83,36 +93,51 @@ def calendar_phrase(words: Wording, alert: AlertContent, name: str) -> str:
     return template.format(name=name)
 
 
+def babel_locale(alert: AlertContent) -> str:
+    """The Babel locale dates and times are written in. Babel's "en" is American English, which
+    reads "Thu, Sep 9, 12:00 PM" to a London practice: plain "en" follows the calendar's zone."""
+    if alert.locale == "en":
+        return "en_GB" if alert.time_zone.startswith("Europe/") else "en_US"
+    return alert.locale.replace("-", "_")
+
+
+def html_lang(alert: AlertContent) -> str:
+    """The e-mail's ``lang``, e.g. "en-GB", so that screen readers and spell checkers follow it."""
+    return babel_locale(alert).replace("_", "-")
+
+
 def _local(moment: datetime, alert: AlertContent) -> datetime:
     return moment.astimezone(ZoneInfo(alert.time_zone))
 
 
 def short_when(moment: datetime, alert: AlertContent) -> str:
     """Weekday, day, month and time in the calendar's zone, e.g. "Do., 9. Sept., 12:00"."""
-    local = _local(moment, alert)
-    date = str(format_skeleton("MMMEd", local, locale=alert.locale))
-    time = str(format_time(local, "short", tzinfo=local.tzinfo, locale=alert.locale))
+    local, locale = _local(moment, alert), babel_locale(alert)
+    date = str(format_skeleton("MMMEd", local, locale=locale))
+    time = str(format_time(local, "short", tzinfo=local.tzinfo, locale=locale))
     # Babel glues date and time the same way in format_datetime; its patterns quote no literals here.
-    pattern = str(get_datetime_format("medium", locale=alert.locale)).replace("'", "")
+    pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
     return pattern.replace("{0}", time).replace("{1}", date)
 
 
 def long_when(moment: datetime, alert: AlertContent, words: Wording) -> str:
     """Full weekday and date with year, e.g. "Donnerstag, 9. September 2027 um 12:00 Uhr"."""
-    local = _local(moment, alert)
-    date = str(format_date(local, "full", locale=alert.locale))
-    time = str(format_time(local, "short", tzinfo=local.tzinfo, locale=alert.locale))
+    local, locale = _local(moment, alert), babel_locale(alert)
+    date = str(format_date(local, "full", locale=locale))
+    time = str(format_time(local, "short", tzinfo=local.tzinfo, locale=locale))
     return words.date_at_time.format(date=date, time=time)
 
 
 def time_zone_name(moment: datetime, alert: AlertContent) -> str:
     """The zone's everyday name at that moment, e.g. "Mitteleuropäische Sommerzeit"."""
-    return str(get_timezone_name(_local(moment, alert), "long", locale=alert.locale))
+    return str(get_timezone_name(_local(moment, alert), "long", locale=babel_locale(alert)))
 
 
 def headline_text(alert: AlertContent, words: Wording, *, patient: str, calendar: str) -> str:
+    """``patient`` "" is a change without any name; its headline says so instead."""
     previous = alert.previous_starts_at
-    return words.headlines[alert.kind].format(
+    headlines = words.headlines if patient or alert.kind == "test" else words.headlines_unnamed
+    return headlines[alert.kind].format(
         patient=patient,
         calendar=calendar,
         when=short_when(alert.starts_at, alert),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from practitioner_alerts.domain.notifications import AlertContent
+from practitioner_alerts.languages import words as words_for
 from practitioner_alerts.rendering.formatting import (
     NAME_LIMIT,
     abbreviate,
@@ -24,7 +25,6 @@ from practitioner_alerts.rendering.formatting import (
     patient_label,
 )
 from practitioner_alerts.rendering.verification import verification_sms
-from practitioner_alerts.rendering.wording import WORDING
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -121,6 +121,13 @@ def gsm7_spelling(text: str) -> str | None:
     return "".join(spelled)
 
 
+def plain_typography(text: str) -> str:
+    """The copy's typography as GSM-7 has it: the French no-break spaces (and Babel's narrow one
+    in "12:00 PM") as plain spaces, typographic apostrophes as straight ones. A name's own
+    spelling is left to _cheapest."""
+    return clean(text).replace("’", "'")
+
+
 def _cheapest(text: str) -> str:
     # Names keep their exact spelling unless a plain spelling actually saves a segment.
     cost = count_segments(text)
@@ -159,13 +166,12 @@ def render_sms(alert: AlertContent) -> str:
     the visit motive. A name too long for two segments is shortened, not the message extended.
     """
     if alert.kind == "verification":
-        return _cheapest(verification_sms(alert))
-    words = WORDING[alert.locale]
+        return _cheapest(plain_typography(verification_sms(alert)))
+    words = words_for(alert.locale)
 
     def compose(patient: str = "", calendar: str = "", signature: str = "") -> str:
         text = headline_text(alert, words, patient=patient, calendar=calendar)
-        # clean() also turns Babel's narrow no-break space ("12:00 PM") into a plain one.
-        return _cheapest(clean(text + signature))
+        return _cheapest(plain_typography(text + signature))
 
     if alert.kind == "test":
         # A test has no patient; the calendar's name is what it proves, so that is what gets cut.

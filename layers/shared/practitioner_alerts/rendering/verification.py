@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from practitioner_alerts.domain.notifications import AlertContent
 from practitioner_alerts.domain.verification import CODE_LIFETIME
-from practitioner_alerts.rendering.formatting import NAME_LIMIT, abbreviate, clean
-from practitioner_alerts.rendering.wording import PRODUCT_NAME, VERIFICATION, WORDING, VerificationWording
+from practitioner_alerts.languages import verification_words
+from practitioner_alerts.languages import words as alert_words
+from practitioner_alerts.languages.wording import PRODUCT_NAME, VerificationWording
+from practitioner_alerts.rendering.formatting import NAME_LIMIT, abbreviate, clean, html_lang
 
 _MINUTES = int(CODE_LIFETIME.total_seconds() // 60)
 
@@ -28,7 +30,7 @@ def _placeholders(alert: AlertContent) -> dict[str, str]:
 
 
 def _wording(alert: AlertContent) -> VerificationWording:
-    return VERIFICATION[alert.locale]
+    return verification_words(alert.locale)
 
 
 def verification_sms(alert: AlertContent) -> str:
@@ -39,9 +41,10 @@ def verification_email_view(alert: AlertContent) -> dict[str, object]:
     """What the e-mail templates fill in, from the code and the calendar's id only."""
     words, values = _wording(alert), _placeholders(alert)
     return {
-        "lang": alert.locale,
+        "lang": html_lang(alert),
         "subject": words.subject.format(**values),
-        "greeting": WORDING[alert.locale].greeting,
+        "greeting": alert_words(alert.locale).greeting,
+        "label_separator": alert_words(alert.locale).label_separator,
         "intro": words.intro.format(**values),
         "details": [(words.label_code, values["code"])],
         "notes": [words.how_to.format(**values), words.not_you.format(**values)],

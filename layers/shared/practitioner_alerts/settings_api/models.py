@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from practitioner_alerts.domain.settings import MAX_PRACTITIONER_NAME, SUPPORTED_LOCALES, Locale
+from practitioner_alerts.domain.settings import LOCALE_CHOICES, MAX_PRACTITIONER_NAME, Locale
 
 ActiveChannel = Literal["sms", "email", "in_app"]
 ContactChannel = Literal["sms", "email"]
@@ -34,7 +34,7 @@ class AlertSettingsInput(BaseModel):
     # Plain text here, with the choices documented, so that CalendarSettings checks it together
     # with the other fields and a bad request gets every field's message at once.
     locale: Annotated[
-        str | None, Field(max_length=_BOUND, json_schema_extra={"enum": [*SUPPORTED_LOCALES, None]})
+        str | None, Field(max_length=_BOUND, json_schema_extra={"enum": [*LOCALE_CHOICES, None]})
     ] = None
     visit_motive_in_email: Annotated[
         bool | None,
