@@ -282,7 +282,8 @@ def _read(record: DynamoDBRecord) -> AppointmentChange:
     stream = record.dynamodb
     if stream is None:
         raise MalformedRecord("dynamodb: missing")
-    event_name = str(record.get("eventName"))
+    raw_name = record.get("eventName")
+    event_name = raw_name if isinstance(raw_name, str) else None
     try:
         # Only what the change needs is deserialized: a removal is decided by its keys, an
         # insert by its new image (the costliest step per record after logging, once).

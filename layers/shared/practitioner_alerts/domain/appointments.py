@@ -124,13 +124,57 @@ class AppointmentChange:
         return current.calendar_id if current else None
 
 
+# A valid value for each attribute, as the contract (docs/appointments-contract.md) shows it:
+# every refusal names the field, what the contract asks for, and one of these.
+VALID_EXAMPLES: dict[str, str] = {
+    "appointment_id": "apt-1001",
+    "calendar_id": "cal-dr-weber",
+    "starts_at": "2027-09-09T12:00:00+02:00",
+    "changed_at": "2027-09-08T13:00:00+02:00",
+    "status": "booked",
+    "changed_by": "patient",
+    "patient_first_name": "Maria",
+    "patient_last_name": "Müller",
+    "visit_motive": "Erstuntersuchung",
+    "version": "3",
+    "expires_at": "1820000000",
+}
+_TIMESTAMP_RULE = "must be an ISO-8601 string with an offset"
+_NUMBER_FIELDS = frozenset({"version", "expires_at"})
+
+
+def _contract_words(field: str, item: Mapping[str, Any]) -> str:
+    """What the contract says about ``field``, for the pydantic error ``item``."""
+    kind = str(item["type"])
+    example = VALID_EXAMPLES.get(field)
+    if kind.startswith(("datetime", "timezone")):
+        said = "this one has no offset" if kind == "timezone_aware" else "this one is not a date and time"
+        return f"{_TIMESTAMP_RULE}, e.g. {example} ({said})"
+    if kind == "missing":
+        rule = "missing"
+    elif kind == "literal_error":
+        rule = f"must be {item.get('ctx', {}).get('expected', 'one of the contract values')}"
+    elif kind == "string_type":
+        rule = "must be a string (DynamoDB type S)"
+    elif kind == "string_too_long":
+        rule = f"must be at most {item.get('ctx', {}).get('max_length')} characters"
+    elif field in _NUMBER_FIELDS:
+        rule = "must be a whole number ≥ 0 (DynamoDB type N)"
+    else:
+        # Our own validators (ids, years, numeric timestamps) already speak the contract's words.
+        rule = str(item["msg"]).removeprefix("Value error, ")
+        if "e.g." in rule:
+            return rule
+    return f"{rule}, e.g. {example}" if example else rule
+
+
 def describe_validation_error(image_name: str, error: ValidationError) -> str:
-    """One line naming every bad or missing field, e.g. ``NewImage.starts_at: ...``."""
+    """One line naming every bad or missing field in the contract's words, with a valid value,
+    e.g. ``NewImage.starts_at: must be an ISO-8601 string with an offset, e.g. 2027-09-09T12:00:00+02:00``."""
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(item)"
-        message = "missing" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
-        problems.append(f"{image_name}.{field}: {message}")
+        problems.append(f"{image_name}.{field}: {_contract_words(field, dict(item))}")
     return "; ".join(problems)
 
 
@@ -144,7 +188,7 @@ def read_appointment(image_name: str, image: Mapping[str, Any]) -> Appointment:
 def read_change(
     *,
     event_id: str,
-    event_name: str,
+    event_name: str | None,
     keys: Mapping[str, Any] | None,
     old_image: Mapping[str, Any] | None,
     new_image: Mapping[str, Any] | None,
@@ -155,7 +199,10 @@ def read_change(
     Raises :class:`MalformedRecord` with a reason that names the missing or bad field.
     """
     if event_name not in ("INSERT", "MODIFY", "REMOVE"):
-        raise MalformedRecord(f"eventName: expected INSERT, MODIFY or REMOVE, got {event_name!r}")
+        said = "missing" if not event_name else f"got {event_name!r}"
+        raise MalformedRecord(
+            f"eventName: must be INSERT, MODIFY or REMOVE, as DynamoDB Streams writes it ({said})"
+        )
     appointment_id = _appointment_id(keys, new_image, old_image)
 
     if event_name == "REMOVE":
@@ -191,4 +238,6 @@ def _appointment_id(*images: Mapping[str, Any] | None) -> str:
     for image in images:
         if image and isinstance(image.get("appointment_id"), str) and image["appointment_id"]:
             return str(image["appointment_id"])
-    raise MalformedRecord("Keys.appointment_id: missing; it is the table's key and must be a string")
+    raise MalformedRecord(
+        "Keys.appointment_id: missing; it is the table's key as a string (DynamoDB type S), e.g. apt-1001"
+    )
