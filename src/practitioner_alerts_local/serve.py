@@ -95,6 +95,20 @@ def _respond(start_response: StartResponse, status: str, content_type: str, body
     return [data]
 
 
+# Each e-mail's frame grows to its content: a fixed height cut off the longer footers (French).
+# The frames still run no scripts; allow-same-origin only lets this page measure them.
+FIT_FRAMES = """
+for (const frame of document.querySelectorAll("iframe.email")) {
+  const fit = () => {
+    const page = frame.contentDocument && frame.contentDocument.documentElement;
+    if (page) frame.style.height = page.scrollHeight + 2 + "px";
+  };
+  frame.addEventListener("load", fit);
+  if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit();
+}
+"""
+
+
 def outbox_page(report: RunReport) -> str:
     """The developer's mail catcher: every accepted SMS and e-mail, newest first."""
     cards = "\n".join(_card(message) for message in reversed(report.sent)) or "<p>Nothing sent yet.</p>"
@@ -117,6 +131,7 @@ JSON: <a href="/outbox.json">/outbox.json</a></p>
 {cards}
 <h2>Decisions</h2><ul>{decisions or "<li>none yet</li>"}</ul>
 <h2>Dead letters</h2><ul>{dead or "<li>none</li>"}</ul>
+<script>{FIT_FRAMES}</script>
 </body></html>
 """
 
@@ -126,7 +141,8 @@ def _card(message: SentMessage) -> str:
     subject = f"<h3>{html.escape(message.subject)}</h3>" if message.subject else ""
     # The HTML part is shown in a sandboxed frame: no scripts, no navigation of this page.
     rendered = (
-        f'<iframe sandbox="" srcdoc="{html.escape(message.html, quote=True)}"></iframe>'
+        f'<iframe class="email" sandbox="allow-same-origin" '
+        f'srcdoc="{html.escape(message.html, quote=True)}"></iframe>'
         if message.html
         else ""
     )
