@@ -216,6 +216,8 @@ def serve(
     """
     stop = stop or threading.Event()
     check_ports_free({"--aws-port": aws_port, "--api-port": api_port, "--realtime-port": realtime_port})
+    # From the start: a Ctrl-C while the stack is being built stops it as cleanly as later.
+    _install_signal_handlers(stop)
     # One access-log line per boto3 call from the pipeline's pollers would drown everything else.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_server = ThreadedMotoServer(ip_address=LOOPBACK, port=aws_port, verbose=False)
@@ -243,7 +245,6 @@ def serve(
             lambda: make_server(LOOPBACK, api_port, api, handler_class=_QuietHandler), api_port, "--api-port"
         )
         console = ConsoleLog(runtime, out)
-        _install_signal_handlers(stop)
         # Daemons: an invocation still running at exit must not keep the process alive.
         pipeline = threading.Thread(
             target=_run_pipeline,
