@@ -72,6 +72,7 @@ GOALS = {
     "pushes_per_alert": ("=", 1.0),
     "infra_cost_ratio": ("≤", 0.01),
     "layer_mb": ("≤", 15.0),
+    "layer_bundled_mb": ("report", None),
 }
 
 # How a Lambda's duration is modelled from what was measured here. Lambda gives a function CPU in
@@ -238,6 +239,8 @@ def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
     cost_model.write_doc(inputs, report, doc)
     layer = layer_size.measure(ROOT / ".aws-sam" / "build", build=build)
     results["layer_mb"] = layer["layer_mb"]
+    # PowertoolsLayer=bundled (sam local invoke without an AWS account): we ship Powertools too.
+    results["layer_bundled_mb"] = layer["bundled_mb"]
     results["details"] = {
         "cpu": cpu_result,
         "imports": import_result,

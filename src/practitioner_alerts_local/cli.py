@@ -165,6 +165,7 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
         calendars=read_calendars(Path(args.calendars)),
         lambda_logs=sys.stderr if args.lambda_logs else None,
         out=out,
+        sam_local=args.sam_local,
     )
 
 
@@ -263,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--no-lambda-logs", dest="lambda_logs", action="store_false", help="hide the functions' logs"
+    )
+    serve.add_argument(
+        "--sam-local",
+        action="store_true",
+        help="run no function: you invoke them with `sam local invoke` (prints the commands; on Linux the "
+        "AWS and real-time ports listen on all interfaces, for Docker's containers)",
     )
     serve.set_defaults(run=run_serve, lambda_logs=True)
 
