@@ -53,13 +53,15 @@ def _mb(size: int) -> float:
     return round(size / 1e6, 3)
 
 
-def run_sam_build(build_dir: Path) -> None:
+def run_sam_build(
+    build_dir: Path, *, extra_args: list[str] | None = None, extra_env: dict[str, str] | None = None
+) -> None:
     if not SAM.is_file():
         raise FileNotFoundError(f"no SAM CLI at {SAM}: run `make .venv-sam/.installed` first")
-    command = [str(SAM), "build"]
+    command = [str(SAM), "build", *(extra_args or [])]
     if build_dir != REPO_ROOT / DEFAULT_BUILD_DIR:
         command += ["--build-dir", str(build_dir)]
-    env = {**os.environ, "PYENV_VERSION": PYTHON_VERSION, "SAM_CLI_TELEMETRY": "0"}
+    env = {**os.environ, "PYENV_VERSION": PYTHON_VERSION, "SAM_CLI_TELEMETRY": "0", **(extra_env or {})}
     done = subprocess.run(  # noqa: S603 - our own SAM CLI, fixed arguments
         command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
     )

@@ -15,11 +15,8 @@ What only Docker shows: the Lambda base image itself, and that host.docker.inter
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +30,7 @@ from typing import Any
 import boto3
 import pytest
 
+from benchmarks.cold_start import build_for_this_machine, runtime_packages, unpack_layers
 from practitioner_alerts_local.sam_local import (
     CONTAINER_HOST,
     DEFAULT_AWS_PORT,
@@ -46,8 +44,6 @@ from tests.local.test_serve import LOOPBACK, free_port, outbox, wait_for_line
 
 SAM_PYTHON = PROJECT_ROOT / ".venv-sam" / "bin" / "python"
 HERE = Path(__file__).resolve().parent
-# What the Lambda runtime has besides the standard library (prune_layer.RUNTIME_PROVIDED).
-RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
 
 
 @dataclass
@@ -70,35 +66,12 @@ class Serve:
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`sam build`, with the layers' wheels for this machine so that this machine can import them
-    (Lambda's arm64 is the Makefile's default); its own cache, so no deploy build reuses it."""
+    (Lambda's arm64 is the Makefile's default), in a directory and cache of its own."""
     if not SAM_PYTHON.is_file():
         pytest.fail("no SAM CLI in .venv-sam: `make test` installs it (make .venv-sam/.installed)")
-    work = tmp_path_factory.mktemp("sam")
-    machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
-    env = {
-        **os.environ,
-        "PYENV_VERSION": "3.13.0",
-        "SAM_CLI_TELEMETRY": "0",
-        "PIP_PLATFORM": f"manylinux2014_{machine[platform.machine().lower()]}",
-    }
-    done = subprocess.run(
-        [
-            str(SAM_PYTHON.parent / "sam"),
-            "build",
-            "--build-dir",
-            str(work / "build"),
-            "--no-cached",
-            "--cache-dir",
-            str(work / "cache"),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return work / "build"
+    build = tmp_path_factory.mktemp("sam") / "build"
+    build_for_this_machine(build)
+    return build
 
 
 @pytest.fixture(scope="module")
@@ -152,23 +125,6 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         process.communicate(timeout=20)
 
 
-def runtime_packages(into: Path) -> Path:
-    """The Lambda runtime's boto3 and its dependencies, from this venv, and nothing else."""
-    into.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_DISTRIBUTIONS:
-        distribution = importlib.metadata.distribution(name)
-        tops = {
-            Path(str(file)).parts[0]
-            for file in distribution.files or []
-            if not str(file).startswith("..") and ".dist-info" not in Path(str(file)).parts[0]
-        }
-        for top in tops - {"__pycache__", "bin"}:
-            source = Path(str(distribution.locate_file(top)))
-            if source.exists() and not (into / top).exists():
-                (into / top).symlink_to(source)
-    return into
-
-
 def sam_local_invoke(serve: Serve, build_dir: Path, function: str, event: str, work: Path) -> dict[str, Any]:
     """The README's command for ``function`` and ``event``, through SAM CLI, then the container."""
     captured = work / f"{function}-container.json"
@@ -202,9 +158,7 @@ def sam_local_invoke(serve: Serve, build_dir: Path, function: str, event: str, w
     # Powertools (no download from AWS), unpacked into /opt in that order.
     assert (container["runtime"], container["architecture"]) == ("python3.13", "arm64")
     assert [Path(layer).name for layer in container["layers"]] == ["SharedLayer", "PowertoolsBundleLayer"]
-    opt = work / f"{function}-opt"
-    for layer in container["layers"]:
-        shutil.copytree(layer, opt, dirs_exist_ok=True, symlinks=True)
+    opt = unpack_layers([Path(layer) for layer in container["layers"]], work / f"{function}-opt")
     environment = {
         name: value.replace(f"//{CONTAINER_HOST}:", f"//{LOOPBACK}:")
         for name, value in container["environment"].items()
@@ -303,3 +257,16 @@ def test_each_sample_event_replayed_with_sam_local_invoke_does_what_the_readme_s
     with urllib.request.urlopen(request, timeout=10) as response:
         settings = json.load(response)
     assert settings["last_delivery_failures"]["email"]["reason"] == "bounce: Permanent/General"
+
+
+def test_the_layers_ship_byte_code_that_python_313_loads_without_reading_the_source(build_dir: Path) -> None:
+    # /opt is read-only on Lambda: without byte code in the layer, every cold start compiles again.
+    for layer in ("SharedLayer", "PowertoolsBundleLayer"):
+        sources = list((build_dir / layer / "python").rglob("*.py"))
+        assert sources, layer
+        for source in sources:
+            compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+            assert compiled.is_file(), compiled
+            # PEP 552: flags 0b01 = hash-based, source not checked (a zip's timestamps would
+            # otherwise make it stale on arrival).
+            assert int.from_bytes(compiled.read_bytes()[4:8], "little") == 0b01, compiled
