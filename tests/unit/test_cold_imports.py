@@ -80,9 +80,7 @@ def after_import(module: str, builder: str, environment: dict[str, str]) -> tupl
 
 def in_lambda(environments: dict[str, dict[str, str]], logical_id: str) -> tuple[set[str], bool]:
     module, builder = FUNCTIONS[logical_id]
-    return after_import(
-        module, builder, {**environments[logical_id], "AWS_LAMBDA_FUNCTION_NAME": logical_id}
-    )
+    return after_import(module, builder, {**environments[logical_id], "AWS_LAMBDA_FUNCTION_NAME": logical_id})
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
