@@ -146,7 +146,10 @@ class SettingsPage {
       item.className = `channel ${on ? "on" : pending ? "pending" : "off"}`;
       const name = this.words.t(`settings.channel.${channel}`);
       const state = on ? "settings.on" : pending ? "settings.channel_pending" : "settings.off";
-      item.textContent = `${name === `settings.channel.${channel}` ? channel : name}: ${this.words.t(state)}`;
+      item.textContent = this.words.t("settings.channel_state", {
+        channel: name === `settings.channel.${channel}` ? channel : name,
+        state: this.words.t(state),
+      });
       list.append(item);
     }
   }

@@ -106,6 +106,7 @@ class Serve:
     realtime_port: int
     appointments_table: str
     process: subprocess.Popen[str]
+    log: Path
     issuer: LocalTokenIssuer = field(default_factory=LocalTokenIssuer)
 
     def __post_init__(self) -> None:
@@ -296,8 +297,10 @@ def _start_serve(tmp: Path) -> Serve:
     aws_port, api_port, realtime_port = free_port(), free_port(), free_port()
     command = [
         sys.executable,
-        "-m",
-        "practitioner_alerts_local.cli",
+        "-c",
+        # `serve` itself, able to say where its threads are when it does not stop in time.
+        "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+        "from practitioner_alerts_local.cli import main; sys.exit(main(sys.argv[1:]))",
         "serve",
         "--aws-port",
         str(aws_port),
@@ -337,6 +340,7 @@ def _start_serve(tmp: Path) -> Serve:
         realtime_port=realtime_port,
         appointments_table=table,
         process=process,
+        log=tmp / "serve.log",
     )
 
 
@@ -353,9 +357,12 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         running.process.send_signal(signal.SIGTERM)
         try:
             running.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as late:
+            running.process.send_signal(signal.SIGUSR1)
+            time.sleep(1)
             running.process.kill()
-            raise
+            threads = running.log.read_text(encoding="utf-8", errors="replace")[-12000:]
+            raise AssertionError(f"serve did not stop within 20 s; its threads:\n{threads}") from late
         drain.join(timeout=5)
 
 

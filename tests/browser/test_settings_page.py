@@ -115,6 +115,187 @@ def test_an_email_entered_alerts_once_its_code_is_confirmed_and_deleting_it_swit
     assert watch.errors == []
 
 
+def test_a_mobile_number_is_switched_on_by_the_code_from_its_sms_and_send_again_says_when(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-sms-code"
+    mobile = "+4915123456702"
+    serve.api("PUT", "/alert-settings", calendar, {"locale": "en"})
+    open_settings(page, serve, calendar)
+    page.fill("#alert_mobile", "0151 2345 6702")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    expect(channel(page, "sms")).to_have_text("SMS: waiting for the code")
+    expect(page.locator('label[for="code-sms"]')).to_have_text("Code from the SMS")
+    first = serve.new_code_for(mobile)
+
+    box = verification(page, "sms")
+    again = box.locator(".resend-code")
+    status = box.locator(".code-status")
+    # The first code went out seconds ago: one code a minute per contact.
+    again.click()
+    expect(status).to_have_attribute("data-state", "too_many_codes")
+    expect(status).to_have_text("Too many codes. Try again in 1 minute.")
+    expect(again).to_be_disabled()
+    # The button comes back when the API will accept again (Retry-After, at most a minute).
+    expect(again).to_be_enabled(timeout=90_000)
+    again.click()
+    expect(status).to_have_attribute("data-state", "sent")
+    expect(status).to_contain_text("A new code is on its way. It works until")
+    second = serve.new_code_for(mobile, known=1)
+
+    if second != first:  # one in a million, the new code is the old one
+        # The first code stopped working when the second was sent.
+        confirm_code(page, "sms", first)
+        expect(box.locator(".field-error")).to_have_text("That is not the code we sent. 4 attempts left.")
+        expect(channel(page, "sms")).to_have_attribute("data-on", "false")
+    confirm_code(page, "sms", second)
+    expect(status).to_have_text("Confirmed. SMS alerts are on.")
+    expect(box.locator(".field-error")).to_have_count(0)
+    expect(channel(page, "sms")).to_have_text("SMS: on")
+
+    serve.book("apt-web-sms-code", calendar)
+    texts = wait_until(
+        "the booking reaches the mobile",
+        lambda: [m for m in serve.outbox()["sent"] if m["appointment_id"] == "apt-web-sms-code"],
+    )
+    assert [(m["channel"], m["to"]) for m in texts] == [("sms", mobile)]
+    assert watch.errors == []
+
+
+def test_a_wrong_code_is_shown_next_to_the_code_field_in_the_pages_language(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-wrong-code"
+    address = "cabinet.erreur@example.fr"
+    serve.api("PUT", "/alert-settings", calendar, {"locale": "fr", "time_zone": "Europe/Paris"})
+    open_settings(page, serve, calendar)
+    page.fill("#alert_email", address)
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Enregistré.")
+    code = serve.new_code_for(address)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    box = verification(page, "email")
+    confirm_code(page, "email", wrong)
+    error = box.locator(".field-error")
+    expect(error).to_have_text("Ce n'est pas le code que nous avons envoyé. Encore 4 essais.")
+    expect(page.locator("#code-email")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#code-email")).to_have_attribute("aria-describedby", "code-email-error")
+    expect(page.locator("#code-email")).to_have_value(wrong)  # what was typed stays, to be corrected
+    expect(channel(page, "email")).to_have_attribute("data-on", "false")
+
+    confirm_code(page, "email", "12ab")
+    expect(error).to_have_text("Saisissez les 6 chiffres du message.")
+
+    # The right code, typed as people copy it, with a space inside.
+    confirm_code(page, "email", f"{code[:3]} {code[3:]}")
+    expect(box.locator(".code-status")).to_have_text("Confirmé. Les alertes par e-mail sont activées.")
+    expect(error).to_have_count(0)
+    expect(channel(page, "email")).to_have_attribute("data-on", "true")
+    assert watch.errors == []
+
+
+def test_a_change_made_on_a_stale_copy_is_refused_and_nothing_typed_is_lost(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-stale"
+    serve.api("PUT", "/alert-settings", calendar, {"practitioner_name": "Dr. Lea Brandt", "locale": "en"})
+    open_settings(page, serve, calendar)
+    page.fill("#practitioner_name", "Dr. Lea Brandt-Okafor")
+    page.check("#visit_motive_in_email")
+
+    # Meanwhile a colleague changes the name and the time zone from another page.
+    status, _ = serve.api(
+        "PATCH",
+        "/alert-settings",
+        calendar,
+        {"practitioner_name": "Dr. L. Brandt", "time_zone": "Europe/Vienna"},
+    )
+    assert status == 200
+    save(page)
+    expect(page.locator("#save-status")).to_have_text(
+        "Not saved: someone else changed these settings in the meantime."
+    )
+    expect(page.locator("#conflict")).to_contain_text("Someone else changed these settings")
+    # What was typed is still there; what the colleague saved is shown next to it.
+    expect(page.locator("#practitioner_name")).to_have_value("Dr. Lea Brandt-Okafor")
+    expect(page.locator("#visit_motive_in_email")).to_be_checked()
+    expect(page.locator('.changed-elsewhere[data-field="practitioner_name"]')).to_have_text(
+        "Changed by someone else to: Dr. L. Brandt"
+    )
+    # A setting the practitioner did not touch now shows what is saved.
+    expect(page.locator("#time_zone")).to_have_value("Europe/Vienna")
+    expect(page.locator('.changed-elsewhere[data-field="time_zone"]')).to_be_visible()
+    _, stored = serve.api("GET", "/alert-settings", calendar)
+    assert (stored["practitioner_name"], stored["visit_motive_in_email"]) == ("Dr. L. Brandt", False)
+
+    page.locator("#conflict-save").click()
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    expect(page.locator("#conflict")).to_be_hidden()
+    expect(page.locator(".changed-elsewhere")).to_have_count(0)
+    _, stored = serve.api("GET", "/alert-settings", calendar)
+    # The practitioner's changes on top of the colleague's; the colleague's time zone stays.
+    assert (stored["practitioner_name"], stored["visit_motive_in_email"], stored["time_zone"]) == (
+        "Dr. Lea Brandt-Okafor",
+        True,
+        "Europe/Vienna",
+    )
+
+    # Once more, and this time the practitioner drops their change for the colleague's.
+    page.fill("#time_zone", "Europe/Berlin")
+    serve.api("PATCH", "/alert-settings", calendar, {"practitioner_name": "Dr. Brandt-Okafor"})
+    save(page)
+    expect(page.locator("#conflict")).to_be_visible()
+    expect(page.locator("#time_zone")).to_have_value("Europe/Berlin")
+    page.locator("#conflict-discard").click()
+    expect(page.locator("#conflict")).to_be_hidden()
+    expect(page.locator("#time_zone")).to_have_value("Europe/Vienna")
+    expect(page.locator("#practitioner_name")).to_have_value("Dr. Brandt-Okafor")
+    _, stored = serve.api("GET", "/alert-settings", calendar)
+    assert stored["time_zone"] == "Europe/Vienna"
+    assert watch.errors == []
+
+
+def test_visit_motive_in_emails_is_off_until_ticked_with_the_apis_explanation(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-motive"
+    serve.api("PUT", "/alert-settings", calendar, {"locale": "en"})
+    open_settings(page, serve, calendar)
+    expect(page.locator("#visit_motive_in_email")).not_to_be_checked()
+    expect(page.locator('label[for="visit_motive_in_email"]')).to_have_text(
+        "Name the reason for the visit in alert e-mails"
+    )
+    expect(page.locator("#visit_motive_in_email-explanation")).to_have_text(
+        "The reason for the visit is health information. Switch it on for e-mails only if no one but "
+        "you and your practice team can read this mailbox. It is never sent by SMS."
+    )
+    # An internationalised domain: shown as typed, sent to in Punycode.
+    page.fill("#alert_email", "praxis@bücher.de")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    expect(page.locator("#alert_email")).to_have_value("praxis@bücher.de")
+    expect(page.locator('.field[data-field="alert_email"] .sent-to')).to_have_text(
+        "Alerts are sent to praxis@xn--bcher-kva.de"
+    )
+    confirm_code(page, "email", serve.new_code_for("praxis@xn--bcher-kva.de"))
+    expect(channel(page, "email")).to_have_attribute("data-on", "true")
+
+    serve.book("apt-web-motive-off", calendar, visit_motive="Vorsorge Herz")
+    [without] = wait_until("the first booking is e-mailed", lambda: serve.emails_for("apt-web-motive-off"))
+    assert "Vorsorge Herz" not in without["text"]
+
+    page.check("#visit_motive_in_email")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    expect(page.locator("#visit_motive_in_email")).to_be_checked()
+    serve.book("apt-web-motive-on", calendar, visit_motive="Vorsorge Herz")
+    [named] = wait_until("the second booking is e-mailed", lambda: serve.emails_for("apt-web-motive-on"))
+    assert named["to"] == "praxis@xn--bcher-kva.de" and "Vorsorge Herz" in named["text"]
+    assert watch.errors == []
+
+
 def test_bad_input_is_shown_next_to_its_field_and_nothing_typed_is_lost(
     page: Page, serve: Serve, watch: PageWatch
 ) -> None:
@@ -247,8 +428,16 @@ def test_the_page_speaks_the_calendars_language_and_switches_with_it(page: Page,
 
 
 def test_screenshot_of_the_settings_page_in_german(page: Page, serve: Serve) -> None:
+    # Imported settings (the --calendars file): both contacts count as confirmed.
     open_settings(page, serve, "cal-web-shots-de")
     expect(page.locator('.field[data-field="alert_email"] .field-warning')).to_be_visible()
+    expect(verification(page, "email").locator(".verification-state")).to_have_text("Bestätigt")
+    # A new mobile number: the SMS channel waits for its code.
+    page.fill("#alert_mobile", "0151 2345 6703")
+    save(page)
+    expect(verification(page, "sms").locator(".code-entry")).to_be_visible()
+    expect(channel(page, "sms")).to_have_text("SMS: wartet auf den Code")
+    expect(channel(page, "email")).to_have_text("E-Mail: an")
     screenshot(page, "settings-de")
 
 
