@@ -434,10 +434,9 @@ class SettingsPage {
       status.textContent = this.words.t(`settings.confirmed.${channel}`);
     } catch (error) {
       status.textContent = "";
-      if (CODE_ERRORS.has(error.code)) this.codeError(channel, this.explainCodeError(error));
+      if (error.code === "nothing_to_verify") await this.nothingToVerify(channel, error);
+      else if (CODE_ERRORS.has(error.code)) this.codeError(channel, this.explainCodeError(error));
       else this.codeError(channel, this.explain(error));
-      // Confirmed elsewhere, or the contact was changed meanwhile: show what is saved now.
-      if (error.code === "nothing_to_verify") await this.reload();
     } finally {
       button.disabled = false;
     }
@@ -464,13 +463,32 @@ class SettingsPage {
         return;
       }
       status.textContent = "";
-      if (error.code === "nothing_to_verify") {
-        this.codeError(channel, this.explainCodeError(error));
-        await this.reload();
-      } else {
-        status.textContent = this.explain(error);
-      }
+      if (error.code === "nothing_to_verify") await this.nothingToVerify(channel, error);
+      else status.textContent = this.explain(error);
       button.disabled = false;
+    }
+  }
+
+  /**
+   * The contact was confirmed or deleted since the page read the settings (another tab, a
+   * colleague): show what is saved now, and say why next to what is left of it.
+   */
+  async nothingToVerify(channel, error) {
+    await this.reload();
+    const text = this.explainCodeError(error);
+    const box = this.verificationBox(channel);
+    if (box.dataset.state === "pending") {
+      this.codeError(channel, text);
+    } else if (!box.hidden) {
+      box.querySelector(".code-status").textContent = text;
+    } else {
+      // No contact left to show a code field for: the note goes under the (now empty) field,
+      // and goes with the next save like any other advice.
+      const note = document.createElement("p");
+      note.className = "field-warning";
+      note.dataset.code = error.code;
+      note.textContent = text;
+      this.fieldBox(CHANNEL_FIELD[channel]).append(note);
     }
   }
 

@@ -196,6 +196,50 @@ def test_a_wrong_code_is_shown_next_to_the_code_field_in_the_pages_language(
     assert watch.errors == []
 
 
+def test_a_code_tried_too_often_is_used_up_and_a_contact_deleted_meanwhile_has_nothing_to_confirm(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-used-up"
+    address = "praxis.used-up@example.com"
+    mobile = "+4915123456704"
+    serve.api("PUT", "/alert-settings", calendar, {"locale": "en", "alert_mobile": mobile})
+    open_settings(page, serve, calendar)
+    expect(verification(page, "sms")).to_have_attribute("data-state", "pending")
+    page.fill("#alert_email", address)
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    code = serve.new_code_for(address)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    # Five attempts per code, each wrong one says how many are left.
+    error = verification(page, "email").locator(".field-error")
+    for left in ("4 attempts left.", "3 attempts left.", "2 attempts left.", "1 attempt left."):
+        confirm_code(page, "email", wrong)
+        expect(error).to_have_text(f"That is not the code we sent. {left}")
+    confirm_code(page, "email", wrong)
+    expect(error).to_have_text("That is not the code we sent. No attempts left: send the code again.")
+    # Used up: not even the right code works now.
+    confirm_code(page, "email", code)
+    expect(error).to_have_text(
+        "This code has expired, was tried too often, or a newer one was sent. "
+        "Send the code again and enter the new one."
+    )
+    expect(channel(page, "email")).to_have_attribute("data-on", "false")
+
+    # Behind the page's back the mobile number is deleted; its code then confirms nothing.
+    sms_code = serve.new_code_for(mobile)
+    status, _ = serve.api("PATCH", "/alert-settings", calendar, {"alert_mobile": None})
+    assert status == 200
+    confirm_code(page, "sms", sms_code)
+    expect(page.locator('.field[data-field="alert_mobile"] .field-warning')).to_have_text(
+        "There is nothing to confirm: this contact is already confirmed or no longer saved."
+    )
+    expect(page.locator("#alert_mobile")).to_have_value("")
+    expect(verification(page, "sms")).to_be_hidden()
+    expect(page.locator("#alert_email")).to_have_value(address)
+    assert watch.errors == []
+
+
 def test_a_change_made_on_a_stale_copy_is_refused_and_nothing_typed_is_lost(
     page: Page, serve: Serve, watch: PageWatch
 ) -> None:
