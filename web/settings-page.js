@@ -130,6 +130,8 @@ class SettingsPage {
     this.drawSentTo(settings);
     document.getElementById("visit_motive_in_email-explanation").textContent =
       settings.explanations?.visit_motive_in_email ?? "";
+    // An API that does not have the setting yet gets no checkbox that would do nothing.
+    this.fieldBox("visit_motive_in_email").hidden = !("visit_motive_in_email" in settings);
     this.drawMore(settings);
   }
 
@@ -305,6 +307,7 @@ class SettingsPage {
   async save() {
     const status = document.getElementById("save-status");
     const changes = this.changes();
+    const sent = Object.fromEntries(FIELDS.map((name) => [name, this.typed(name)]));
     this.clearErrors();
     this.setBusy(true);
     status.textContent = this.words.t("settings.saving");
@@ -312,7 +315,11 @@ class SettingsPage {
       const reply = await this.api.changeSettings(changes, this.etag);
       this.clearConflict();
       if (reply.settings.locale !== this.words.locale) await this.speak(reply.settings.locale);
-      this.adopt(reply);
+      // Whatever was typed while the save was on its way stays in the form.
+      const typedSince = Object.fromEntries(
+        FIELDS.filter((name) => this.typed(name) !== sent[name]).map((name) => [name, this.typed(name)]),
+      );
+      this.adopt(reply, { keep: typedSince });
       status.textContent = this.words.t("settings.saved");
     } catch (error) {
       if (error.status === 412) {
