@@ -68,7 +68,7 @@ $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
 # pytest exits 5 when it collects nothing; that is not a failure of the code under test.
-pytest: $(BIN)/.installed $(DDB_LOCAL) $(CHROMIUM)
+pytest: $(BIN)/.installed $(SAM_VENV)/.installed $(DDB_LOCAL) $(CHROMIUM)
 	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 test: lint typecheck template-check pytest bench-smoke

@@ -1,9 +1,10 @@
 """Benchmark: how big our deployed code is, unzipped, as ``sam build`` leaves it.
 
 Lambda caps a function and all its layers at 250 MB unzipped, and every cold start pulls them in;
-what counts here is what this project builds and ships: our own layer(s) plus the largest
-function. AWS's Powertools layer (listed in template.yaml by ARN) is not built here and not
-counted.
+what counts here is what this project builds and ships: our own layer plus the largest function
+(``layer_mb``). AWS's Powertools layer (listed in template.yaml by ARN) is not built here and not
+counted; with ``PowertoolsLayer=bundled`` (for sam local invoke) its stand-in is built by us and
+is counted in ``bundled_mb``.
 
     .venv/bin/python -m benchmarks.layer_size              # sam build, then measure
     .venv/bin/python -m benchmarks.layer_size --no-build   # measure the last build
@@ -28,6 +29,7 @@ SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 DEFAULT_BUILD_DIR = Path(".aws-sam/build")
 PYTHON_VERSION = "3.13.0"  # the pyenv version `sam build` needs to find python3.13
 LAYER = "AWS::Serverless::LayerVersion"
+POWERTOOLS_BUNDLE = "PowertoolsBundleLayer"
 FUNCTION = "AWS::Serverless::Function"
 TOP_PACKAGES = 10
 
@@ -51,13 +53,15 @@ def _mb(size: int) -> float:
     return round(size / 1e6, 3)
 
 
-def run_sam_build(build_dir: Path) -> None:
+def run_sam_build(
+    build_dir: Path, *, extra_args: list[str] | None = None, extra_env: dict[str, str] | None = None
+) -> None:
     if not SAM.is_file():
         raise FileNotFoundError(f"no SAM CLI at {SAM}: run `make .venv-sam/.installed` first")
-    command = [str(SAM), "build"]
+    command = [str(SAM), "build", *(extra_args or [])]
     if build_dir != REPO_ROOT / DEFAULT_BUILD_DIR:
         command += ["--build-dir", str(build_dir)]
-    env = {**os.environ, "PYENV_VERSION": PYTHON_VERSION, "SAM_CLI_TELEMETRY": "0"}
+    env = {**os.environ, "PYENV_VERSION": PYTHON_VERSION, "SAM_CLI_TELEMETRY": "0", **(extra_env or {})}
     done = subprocess.run(  # noqa: S603 - our own SAM CLI, fixed arguments
         command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
     )
@@ -93,9 +97,11 @@ def measure(build_dir: Path = DEFAULT_BUILD_DIR, *, build: bool = True) -> dict[
     """Run ``sam build`` (unless ``build=False``) and size what it built.
 
     A relative ``build_dir`` is taken from the repository root, where ``sam build`` runs.
-    Returns ``layer_mb`` (our layers plus the largest function), ``layer_only_mb``,
-    ``largest_function``, ``largest_function_mb`` and ``by_package_mb``: the ten biggest top-level
-    entries of our layers' ``python/`` directory, largest first.
+    Returns ``layer_mb`` (our layer plus the largest function: a deploy with AWS's Powertools
+    layer), ``layer_only_mb``, ``powertools_bundle_mb`` and ``bundled_mb`` (``layer_mb`` plus the
+    bundled Powertools layer: PowertoolsLayer=bundled), ``largest_function``,
+    ``largest_function_mb`` and ``by_package_mb``: the ten biggest top-level entries of our
+    layer's ``python/`` directory, largest first.
     """
     build_dir = build_dir if build_dir.is_absolute() else REPO_ROOT / build_dir
     if build:
@@ -103,10 +109,12 @@ def measure(build_dir: Path = DEFAULT_BUILD_DIR, *, build: bool = True) -> dict[
     if not (build_dir / "template.yaml").is_file():
         raise FileNotFoundError(f"no sam build output in {build_dir}; measure with build=True")
     layers, functions = built_artifacts(build_dir)
-    if not layers or not functions:
-        raise ValueError(f"{build_dir}/template.yaml names no built layer or no built function")
+    bundle = layers.pop(POWERTOOLS_BUNDLE, None)
+    if not layers or not functions or bundle is None:
+        raise ValueError(f"{build_dir}/template.yaml lacks our layer, the Powertools bundle or a function")
 
     layer_bytes = sum(size_bytes(path) for path in layers.values())
+    bundle_bytes = size_bytes(bundle)
     function_bytes = {name: size_bytes(path) for name, path in functions.items()}
     largest = max(function_bytes, key=lambda name: function_bytes[name])
 
@@ -119,6 +127,8 @@ def measure(build_dir: Path = DEFAULT_BUILD_DIR, *, build: bool = True) -> dict[
     return {
         "layer_mb": _mb(layer_bytes + function_bytes[largest]),
         "layer_only_mb": _mb(layer_bytes),
+        "powertools_bundle_mb": _mb(bundle_bytes),
+        "bundled_mb": _mb(layer_bytes + bundle_bytes + function_bytes[largest]),
         "largest_function": largest,
         "largest_function_mb": _mb(function_bytes[largest]),
         "by_package_mb": {name: _mb(size) for name, size in top},
@@ -132,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = measure(args.build_dir, build=not args.no_build)
     summary = [
-        ("our layer + largest function", result["layer_mb"]),
+        ("our layer + largest function (PowertoolsLayer=managed)", result["layer_mb"]),
+        ("  + bundled Powertools layer (PowertoolsLayer=bundled)", result["bundled_mb"]),
         ("our layer", result["layer_only_mb"]),
+        ("bundled Powertools layer", result["powertools_bundle_mb"]),
         (f"largest function ({result['largest_function']})", result["largest_function_mb"]),
     ]
     packages = [(f"  {name}", size) for name, size in result["by_package_mb"].items()]

@@ -208,7 +208,7 @@ async function main() {
   // then the settings do (administrators only) and the channel follows the documented pattern.
   let { locale, time_zone: timeZone, channel } = first ?? {};
   if (!locale || !timeZone) {
-    const settings = await api.settings().catch(() => null);
+    const settings = (await api.settings().catch(() => null))?.settings;
     locale ??= settings?.locale;
     timeZone ??= settings?.time_zone;
   }

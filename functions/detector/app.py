@@ -2,21 +2,23 @@
 
 Thin on purpose: Powertools does logging, tracing and metrics; the layer decides and queues.
 
-Importing this module loads only Powertools' Logger and Metrics. The detector itself (pydantic,
-boto3, the batch utility, the domain) is imported by ``detector()`` at the first invocation, and
-the Tracer is built then too (:mod:`practitioner_alerts.tracing`): a cold start does the same
-work, but the part that only an invocation needs happens in it. Clients are still built once
-per execution environment.
+In a Lambda execution environment (``AWS_LAMBDA_FUNCTION_NAME`` is set) the detector is built, its
+modules imported and its clients made, at INIT, when Lambda imports this module, as AWS advises:
+INIT runs on a full vCPU, is billed like an invocation since August 2025, and is all that
+SnapStart or provisioned concurrency can pre-warm. Imported anywhere else (tests, tools),
+``detector()`` builds it on first use, from the environment of that moment.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from practitioner_alerts.tracing import LazyTracer
+from practitioner_alerts.config import DetectorConfig
+from practitioner_alerts.wiring import build_detector
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,17 +26,17 @@ if TYPE_CHECKING:
     from practitioner_alerts.detector import AlertDetector
 
 logger = Logger()
-tracer = LazyTracer()
+tracer = Tracer()
 metrics = Metrics()
 
 
 @cache
 def detector() -> AlertDetector:
-    # Imported at the first invocation, not with the module: see the module docstring.
-    from practitioner_alerts.config import DetectorConfig  # noqa: PLC0415
-    from practitioner_alerts.wiring import build_detector  # noqa: PLC0415
-
     return build_detector(DetectorConfig.from_environment())
+
+
+if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+    detector()  # INIT: see the module docstring
 
 
 @logger.inject_lambda_context

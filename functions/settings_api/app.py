@@ -3,22 +3,24 @@
 Thin on purpose: Powertools does logging, tracing and metrics; the layer routes, validates,
 checks the caller's calendars and answers.
 
-Importing this module loads only Powertools' Logger and Metrics. The API itself (the event
-handler and its OpenAPI models, pydantic, boto3, the validators) is imported by
-``settings_api()`` at the first invocation, and the Tracer is built then too
-(:mod:`practitioner_alerts.tracing`): a cold start does the same work, but the part that only an
-invocation needs happens in it. Clients are still built once per execution environment.
+In a Lambda execution environment (``AWS_LAMBDA_FUNCTION_NAME`` is set) the API is built, its
+modules imported and its clients made, at INIT, when Lambda imports this module, as AWS advises:
+INIT runs on a full vCPU, is billed like an invocation since August 2025, and is all that
+SnapStart or provisioned concurrency can pre-warm. Imported anywhere else (tests, tools),
+``settings_api()`` builds it on first use, from the environment of that moment.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 
-from practitioner_alerts.tracing import LazyTracer
+from practitioner_alerts.config import SettingsApiConfig
+from practitioner_alerts.settings_api.wiring import build_settings_api
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,17 +28,17 @@ if TYPE_CHECKING:
     from practitioner_alerts.settings_api import SettingsApi
 
 logger = Logger()
-tracer = LazyTracer()
+tracer = Tracer()
 metrics = Metrics()
 
 
 @cache
 def settings_api() -> SettingsApi:
-    # Imported at the first invocation, not with the module: see the module docstring.
-    from practitioner_alerts.config import SettingsApiConfig  # noqa: PLC0415
-    from practitioner_alerts.settings_api.wiring import build_settings_api  # noqa: PLC0415
-
     return build_settings_api(SettingsApiConfig.from_environment())
+
+
+if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+    settings_api()  # INIT: see the module docstring
 
 
 # Requests and responses carry e-mail addresses and phone numbers: log_event stays off (the

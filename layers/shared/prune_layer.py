@@ -127,12 +127,15 @@ def _dist_name(dist_info: Path) -> str:
     return normalize(dist_info.name.rsplit("-", 1)[0])
 
 
-def remove_provided_elsewhere(site: Path, report: PruneReport) -> None:
-    """Delete every file RECORD lists for a distribution the runtime or Powertools layer has."""
+def remove_provided_elsewhere(
+    site: Path, report: PruneReport, provided: frozenset[str] = PROVIDED_ELSEWHERE
+) -> None:
+    """Delete every file RECORD lists for a distribution in ``provided`` (by default: what the
+    runtime or AWS's Powertools layer has)."""
     root = Path(os.path.normpath(site))
     for dist_info in sorted(root.glob("*.dist-info")):
         name = _dist_name(dist_info)
-        if name not in PROVIDED_ELSEWHERE:
+        if name not in provided:
             continue
         # Its .dist-info and .data directories are its own; whatever else it installed may share
         # a top-level directory (a namespace package) with a distribution that stays.
@@ -202,11 +205,27 @@ def prune(site: Path, languages: Iterable[str] | None = None) -> PruneReport:
     return report
 
 
+def prune_powertools_bundle(site: Path) -> PruneReport:
+    """The bundled stand-in for AWS's Powertools layer keeps Powertools, pydantic and the X-Ray
+    SDK, and drops only what the runtime ships (boto3 and its family) and build leftovers."""
+    if not site.is_dir():
+        raise FileNotFoundError(site)
+    report = PruneReport()
+    remove_provided_elsewhere(site, report, RUNTIME_PROVIDED)
+    remove_build_leftovers(site, report)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("site", type=Path, help="the layer's python/ directory")
+    parser.add_argument(
+        "--powertools-bundle",
+        action="store_true",
+        help="prune the layer that bundles Powertools (PowertoolsLayer=bundled), not ours",
+    )
     args = parser.parse_args(argv)
-    report = prune(args.site)
+    report = prune_powertools_bundle(args.site) if args.powertools_bundle else prune(args.site)
     sys.stdout.write(
         f"pruned {args.site}: {report.removed_bytes / 1e6:.1f} MB; provided elsewhere: "
         f"{', '.join(report.removed_distributions) or 'none'}; Babel locales kept "

@@ -253,6 +253,7 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
             calendars=read_calendars(Path(args.calendars)),
             lambda_logs=_lambda_log_target(args),
             out=out,
+            sam_local=args.sam_local,
         )
     except ServeError as error:
         raise UsageError(str(error)) from error
@@ -389,6 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
     lambda_logs_option(serve)
     # The default now; still accepted so that scripts written for the old default keep working.
     serve.add_argument("--no-lambda-logs", dest="lambda_logs", action="store_false", help=argparse.SUPPRESS)
+    serve.add_argument(
+        "--sam-local",
+        action="store_true",
+        help="run no function: you invoke them with `sam local invoke` (prints the commands; on Linux the "
+        "AWS and real-time ports listen on all interfaces, for Docker's containers)",
+    )
     serve.set_defaults(run=run_serve)
 
     token = commands.add_parser(

@@ -2,8 +2,9 @@
 
 Lambda would run each function in its own container with its own environment; locally they share
 one process, so each invocation swaps the function's environment into ``os.environ`` for its
-duration. The handler modules cache their detector/sender (``functools.cache``); a new stack
-clears those caches so clients and queue URLs never leak from one stack to the next.
+duration. Each function runs its handler module's INIT in a module object of its own (not the
+one in ``sys.modules``), so the clients and queue URLs it builds there never leak from one stack
+to the next, and an execution environment that crashed is replaced by a new INIT.
 
 What the functions print (Powertools' JSON logs, EMF metrics) is what Lambda would ship to
 CloudWatch Logs: it goes to a :class:`LambdaLogSink`, never to the CLI's stdout.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import io
 import json
 import logging
@@ -28,6 +30,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
+
+from aws_lambda_powertools import Logger
 
 from practitioner_alerts_local.stack import LocalStack
 
@@ -84,6 +88,15 @@ class FakeLambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
+    def past_deadline(self) -> bool:
+        return time.monotonic() > self._deadline
+
+
+class FunctionTimedOut(Exception):
+    """The invocation ran past the function's time-out. Lambda stops it there and reports a
+    function error, whatever it was doing; locally it runs to its end first (see
+    :meth:`InProcessFunction.invoke`)."""
+
 
 @dataclass(frozen=True)
 class Invocation:
@@ -130,7 +143,9 @@ class InProcessFunction:
             str(props["CodeUri"]), str(props["Handler"])
         )
         self._module: ModuleType | None = None
-        self._cold_start_next = False
+        # An invocation past timeout_seconds counts as timed out (chaos, whose time is scaled
+        # down but whose CPU and moto calls are not, switches this off).
+        self.enforces_timeout = True
         # Entered around every invocation; fault injection switches itself on here, so that it
         # touches only the function's own AWS calls, never the runtime's.
         self.invocation_scope: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
@@ -139,27 +154,58 @@ class InProcessFunction:
     def service_name(self) -> str:
         return self.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
 
+    def prepare(self) -> None:
+        """Before the first INIT, which Lambda runs at the first invocation: the handler module
+        must exist, and Powertools' logger for the function's service gets its handler now, so
+        that it is the first one (Powertools takes the first handler of its logger for its own)."""
+        if importlib.util.find_spec(self._module_name) is None:
+            raise ImportError(f"{self._module_name}: no such handler module")
+        with self._environment(), contextlib.redirect_stdout(self._sink):
+            Logger(service=self.service_name)
+        _route_powertools_output(self.service_name, self._sink)
+
     def load(self) -> ModuleType:
-        """Import the handler module under the function's environment and start it cold."""
+        """INIT: run the handler module under the function's environment, as a new execution
+        environment does. Each gets a copy of its own (not the one in ``sys.modules``), so what
+        the module builds at INIT (clients, caches) belongs to this function of this stack."""
         if self._module is None:
+            spec = importlib.util.find_spec(self._module_name)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"{self._module_name}: no such handler module")
+            module = importlib.util.module_from_spec(spec)
             with self._environment(), contextlib.redirect_stdout(self._sink):
-                module = importlib.import_module(self._module_name)
-                _cold_start(module)  # a new stack means a cold start
+                spec.loader.exec_module(module)
             _route_powertools_output(self.service_name, self._sink)
             self._module = module
         return self._module
 
     def invoke(self, event: dict[str, Any]) -> Invocation:
-        module = self.load()
-        if self._cold_start_next:
-            # Lambda never reuses an execution environment that died: clients, caches, all new.
-            with self._environment(), contextlib.redirect_stdout(self._sink):
-                _cold_start(module)
-            self._cold_start_next = False
-        handler: Callable[[dict[str, Any], Any], Any] = getattr(module, self._handler_name)
+        request_id = str(uuid.uuid4())
+        try:
+            module = self.load()
+        except Exception as error:  # noqa: BLE001 - Lambda reports a failed INIT as the invocation's error
+            self._log_error(error, request_id, error_type="Runtime.ImportModuleError")
+            return Invocation(request_id, None, error)
+        # The time-out runs from here: INIT has a limit of its own.
         context = FakeLambdaContext(
-            function_name=self.name, invoked_function_arn=self.arn, timeout_seconds=self.timeout_seconds
+            function_name=self.name,
+            invoked_function_arn=self.arn,
+            timeout_seconds=self.timeout_seconds,
+            aws_request_id=request_id,
         )
+        invocation = self._run(module, event, context)
+        if self.enforces_timeout and context.past_deadline():
+            # Lambda would have stopped it at the deadline: whatever it returned or did after it
+            # does not count, and the execution environment is replaced (INIT again).
+            self._sink.write(f"{request_id} Task timed out after {self.timeout_seconds:.2f} seconds\n")
+            self._module = None
+            return Invocation(
+                request_id, None, FunctionTimedOut(f"Task timed out after {self.timeout_seconds:.2f} seconds")
+            )
+        return invocation
+
+    def _run(self, module: ModuleType, event: dict[str, Any], context: FakeLambdaContext) -> Invocation:
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(module, self._handler_name)
         with (
             self._environment(),
             contextlib.redirect_stdout(self._sink),
@@ -172,7 +218,8 @@ class InProcessFunction:
                 response = handler(event, context)
             except ExecutionEnvironmentKilled as killed:
                 self._log_error(killed, context.aws_request_id, error_type="Runtime.ExitError")
-                self._cold_start_next = True
+                # Lambda never reuses an execution environment that died: the next one runs INIT.
+                self._module = None
                 return Invocation(context.aws_request_id, None, killed)
             except Exception as error:  # noqa: BLE001 - Lambda turns any uncaught error into a failed invocation
                 self._log_error(error, context.aws_request_id)
@@ -212,17 +259,6 @@ class InProcessFunction:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-
-
-def _cold_start(module: ModuleType) -> None:
-    """Forget what the handler module built: its ``functools.cache`` builders (clients, caches)."""
-    for value in vars(module).values():
-        if (
-            callable(value)
-            and hasattr(value, "cache_clear")
-            and getattr(value, "__module__", None) == (module.__name__)
-        ):
-            value.cache_clear()
 
 
 def _handler_location(code_uri: str, handler: str) -> tuple[str, str]:

@@ -134,6 +134,8 @@ class LocalRealtime:
 
     issuer: LocalTokenIssuer = field(default_factory=LocalTokenIssuer)
     port: int = 8086
+    # Where the port listens; the WebSocket server behind it stays on loopback.
+    bind: str = LOOPBACK
     # Keep-alive interval; AppSync's is a minute, tests make it short.
     keepalive_seconds: float = 60.0
     # The OnSubscribe handler; it is given the event and returns the function's answer, or
@@ -216,7 +218,7 @@ class LocalRealtime:
         )
         self._internal_port = int(self._sockets.sockets[0].getsockname()[1])
         self._front = await asyncio.start_server(
-            self._front_door, LOOPBACK, self.port, limit=MAX_REQUEST_HEAD
+            self._front_door, self.bind, self.port, limit=MAX_REQUEST_HEAD
         )
         self.port = int(self._front.sockets[0].getsockname()[1])
 

@@ -149,8 +149,8 @@ class LocalRuntime:
             [DeadLetterQueueRef(url, stack.clients.region) for url in self._dead_letter_queue_urls()]
         )
         for function in self._functions.values():
-            function.load()  # import now, so a broken handler fails at start, not at the first record
-        # Added after the imports: Powertools takes the first handler of its logger for its own.
+            function.prepare()  # a missing handler fails at start; INIT is at the first invocation
+        # Added after Powertools' own: it takes the first handler of its logger for its own.
         self._observed_loggers = {function.service_name for function in self._functions.values()}
         for service in self._observed_loggers:
             logging.getLogger(service).addHandler(self.observer)

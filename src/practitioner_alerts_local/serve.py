@@ -44,8 +44,10 @@ from practitioner_alerts_local.ports import LOOPBACK, bind_or_port_taken, check_
 from practitioner_alerts_local.realtime import LocalRealtime
 from practitioner_alerts_local.report import format_dead_letter, format_decision
 from practitioner_alerts_local.runtime import LocalRuntime, RunReport
+from practitioner_alerts_local.sam_local import invoke_commands
 from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
 
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only for sam local's containers on Linux, and said so
 SETTINGS_API_PREFIX = "/settings-api"
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -208,11 +210,15 @@ def serve(
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
     poll_interval: float = 0.2,
+    sam_local: bool = False,
 ) -> int:
     """Run until SIGINT / SIGTERM (or ``stop`` is set); returns the exit code.
 
     Raises :class:`~practitioner_alerts_local.ports.ServeError` (before anything starts) when a
     port is taken.
+
+    ``sam_local``: the stack, outbox, API and real-time endpoint, but no function runs here; the
+    developer invokes them with `sam local invoke` (practitioner_alerts_local.sam_local).
     """
     stop = stop or threading.Event()
     check_ports_free({"--aws-port": aws_port, "--api-port": api_port, "--realtime-port": realtime_port})
@@ -220,7 +226,10 @@ def serve(
     _install_signal_handlers(stop)
     # One access-log line per boto3 call from the pipeline's pollers would drown everything else.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto_server = ThreadedMotoServer(ip_address=LOOPBACK, port=aws_port, verbose=False)
+    # Docker Desktop forwards host.docker.internal to the host's loopback; Docker Engine on Linux
+    # sends it to the bridge's gateway, so the endpoints the functions call must listen there too.
+    bind = ALL_INTERFACES if sam_local and sys.platform == "linux" else LOOPBACK
+    moto_server = ThreadedMotoServer(ip_address=bind, port=aws_port, verbose=False)
     moto_server.start()
     api_server: WSGIServer | None = None
     realtime: LocalRealtime | None = None
@@ -228,7 +237,7 @@ def serve(
     try:
         endpoint = f"http://{LOOPBACK}:{aws_port}"
         # Bound first: port 0 picks a free port, and the stack's Event API resolves to it.
-        realtime = LocalRealtime(port=realtime_port, issuer=LocalTokenIssuer())
+        realtime = LocalRealtime(port=realtime_port, issuer=LocalTokenIssuer(), bind=bind)
         bind_or_port_taken(realtime.start, realtime_port, "--realtime-port")
         clients = AwsClients(samconfig_region(), endpoint)
         stack = LocalStack.from_files(clients, template_path, realtime_endpoint=realtime.host)
@@ -249,6 +258,7 @@ def serve(
         pipeline = threading.Thread(
             target=_run_pipeline,
             args=(runtime, console, stop, poll_interval, invocations),
+            kwargs={"run_functions": not sam_local},
             name="pipeline",
             daemon=True,
         )
@@ -257,7 +267,7 @@ def serve(
             target=api_server.serve_forever, kwargs={"poll_interval": 0.2}, name="api", daemon=True
         ).start()
         first_calendar = calendars[0].calendar_id if calendars else "cal-dr-weber"
-        out.write(_banner(runtime, endpoint, api_port, realtime, first_calendar))
+        out.write(_banner(runtime, endpoint, api_port, realtime, first_calendar, sam_local=sam_local))
         out.flush()
         if ready is not None:
             ready.set()
@@ -318,11 +328,18 @@ def _run_pipeline(
     stop: threading.Event,
     poll_interval: float,
     invocations: threading.Lock,
+    *,
+    run_functions: bool = True,
 ) -> None:
     while not stop.is_set():
         try:
-            with invocations:
-                progressed = runtime.step(stop)
+            progressed = False
+            if run_functions:
+                with invocations:
+                    progressed = runtime.step(stop)
+            else:
+                # What functions invoked elsewhere (sam local invoke) sent still shows in the outbox.
+                runtime.observer.collect_unattributed()
             console.update()
         except Exception as error:  # noqa: BLE001 - Lambda's poller would retry too; keep serving
             if stop.is_set():
@@ -343,9 +360,25 @@ def _install_signal_handlers(stop: threading.Event) -> None:
 
 
 def _banner(
-    runtime: LocalRuntime, endpoint: str, api_port: int, realtime: LocalRealtime, calendar_id: str
+    runtime: LocalRuntime,
+    endpoint: str,
+    api_port: int,
+    realtime: LocalRealtime,
+    calendar_id: str,
+    *,
+    sam_local: bool = False,
 ) -> str:
     stack = runtime.stack
+    if sam_local:
+        commands = "".join(f"  {line}\n" for line in invoke_commands(linux=sys.platform == "linux"))
+        last = (
+            "No function runs here: after `sam build`, invoke them with sam local invoke.\n"
+            f"{commands}"
+            f"  (serve's default ports; other ports: python -m practitioner_alerts_local.sam_local\n"
+            "   --aws-port N --realtime-port N > my-env.json, then --env-vars my-env.json)\n"
+        )
+    else:
+        last = "Pipeline running (stream -> detector -> FIFO queue -> sender). Ctrl-C to stop.\n"
     return (
         f"AWS endpoint (moto):  {endpoint}   region {stack.clients.region}, any credentials\n"
         f"  appointments table: {runtime.appointments_table()}\n"
@@ -357,5 +390,5 @@ def _banner(
         f"  publish:            {realtime.publish_url}  (SigV4)\n"
         f'  channel:            /alerts/<calendar id>, as the feed\'s "channel" says\n'
         f"Calendar page:        {calendar_page_url(api_port, calendar_id)}  (settings: .../settings)\n"
-        "Pipeline running (stream -> detector -> FIFO queue -> sender). Ctrl-C to stop.\n"
+        f"{last}"
     )

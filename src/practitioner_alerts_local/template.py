@@ -261,7 +261,12 @@ class Template:
         ).get("Variables") or {}
         own = (self.properties(logical_id).get("Environment") or {}).get("Variables") or {}
         merged = {**global_variables, **own}
-        return {name: _as_environment_value(self.resolve(value)) for name, value in merged.items()}
+        # A variable that is AWS::NoValue is left out, as CloudFormation does.
+        return {
+            name: _as_environment_value(self.resolve(value))
+            for name, value in merged.items()
+            if not _is_no_value(value)
+        }
 
     def function_timeout(self, logical_id: str) -> int:
         global_timeout = ((self.document.get("Globals") or {}).get("Function") or {}).get("Timeout", 3)

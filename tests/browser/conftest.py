@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -105,6 +106,7 @@ class Serve:
     realtime_port: int
     appointments_table: str
     process: subprocess.Popen[str]
+    log: Path
     issuer: LocalTokenIssuer = field(default_factory=LocalTokenIssuer)
 
     def __post_init__(self) -> None:
@@ -187,7 +189,9 @@ class Serve:
         return found[-1] if found else None
 
     def token(self, *calendars: str) -> str:
-        return self.issuer.issue_token(list(calendars))
+        """The calendars' practitioner. Each calendar has a person of its own, as in real
+        practices: codes and tests are limited per person and hour, across their calendars."""
+        return self.issuer.issue_token(list(calendars), subject=f"practitioner-of-{'+'.join(calendars)}")
 
     def viewer_token(self, *calendars: str) -> str:
         """Someone who works in these calendars (the front desk) but does not administer them."""
@@ -197,6 +201,18 @@ class Serve:
         self, method: str, path: str, calendar_id: str, body: dict[str, Any] | None = None
     ) -> tuple[int, Any]:
         """The settings API as the calendar's administrator."""
+        status, _headers, answer = self.api_call(method, path, calendar_id, body)
+        return status, answer
+
+    def api_call(
+        self,
+        method: str,
+        path: str,
+        calendar_id: str,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
+        """The settings API as the calendar's administrator: status, headers and answer."""
         request = urllib.request.Request(
             f"{self.api_url}/settings-api/calendars/{calendar_id}{path}",
             method=method,
@@ -204,13 +220,53 @@ class Serve:
             headers={
                 "Authorization": f"Bearer {self.token(calendar_id)}",
                 "Content-Type": "application/json",
+                **(headers or {}),
             },
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return int(response.status), json.load(response)
+                return int(response.status), dict(response.headers), json.load(response)
         except urllib.error.HTTPError as error:
-            return int(error.code), json.load(error)
+            return int(error.code), dict(error.headers), json.load(error)
+
+    def codes_sent_to(self, contact: str) -> list[str]:
+        """The one-time codes that reached ``contact`` (E.164 number or ASCII address), in order."""
+        codes = []
+        for message in self.outbox()["sent"]:
+            if message["to"] == contact and str(message["appointment_id"]).startswith("verify-"):
+                found = re.search(r"\b\d{6}\b", message["text"])
+                assert found, message["text"]
+                codes.append(found.group())
+        return codes
+
+    def new_code_for(self, contact: str, known: int = 0) -> str:
+        """Waits for a code beyond the ``known`` ones that already reached ``contact``."""
+        codes = wait_until(
+            f"code number {known + 1} reaches the contact",
+            lambda: (found := self.codes_sent_to(contact)) and len(found) > known and found,
+        )
+        return codes[-1]
+
+    def enter_verified(self, calendar_id: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """Saves ``settings`` through the API and confirms each new contact with the code it
+        received, as its practitioner would: for tests about something after verification."""
+        status, saved = self.api("PUT", "/alert-settings", calendar_id, settings)
+        assert status == 200, saved
+        for channel, field_name, address in (
+            ("email", "alert_email", saved.get("alert_email_ascii")),
+            ("sms", "alert_mobile", saved.get("alert_mobile")),
+        ):
+            if saved["verification"].get(channel) != "pending":
+                continue
+            code = self.new_code_for(address or saved[field_name])
+            status, saved = self.api(
+                "POST",
+                "/alert-settings/verification/confirm",
+                calendar_id,
+                {"channel": channel, "code": code},
+            )
+            assert status == 200, saved
+        return saved  # type: ignore[no-any-return]
 
     def feed(self, calendar_id: str) -> list[dict[str, Any]]:
         status, page = self.api("GET", "/alerts?limit=100", calendar_id)
@@ -241,8 +297,10 @@ def _start_serve(tmp: Path) -> Serve:
     aws_port, api_port, realtime_port = free_port(), free_port(), free_port()
     command = [
         sys.executable,
-        "-m",
-        "practitioner_alerts_local.cli",
+        "-c",
+        # `serve` itself, able to say where its threads are when it does not stop in time.
+        "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+        "from practitioner_alerts_local.cli import main; sys.exit(main(sys.argv[1:]))",
         "serve",
         "--aws-port",
         str(aws_port),
@@ -282,6 +340,7 @@ def _start_serve(tmp: Path) -> Serve:
         realtime_port=realtime_port,
         appointments_table=table,
         process=process,
+        log=tmp / "serve.log",
     )
 
 
@@ -298,9 +357,12 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         running.process.send_signal(signal.SIGTERM)
         try:
             running.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as late:
+            running.process.send_signal(signal.SIGUSR1)
+            time.sleep(1)
             running.process.kill()
-            raise
+            threads = running.log.read_text(encoding="utf-8", errors="replace")[-12000:]
+            raise AssertionError(f"serve did not stop within 20 s; its threads:\n{threads}") from late
         drain.join(timeout=5)
 
 

@@ -1,8 +1,9 @@
-"""What a cold start loads: each check runs in a fresh interpreter, as Lambda starts one.
+"""What INIT loads: each check runs in a fresh interpreter, as Lambda starts one.
 
-Importing a handler loads Powertools' Logger and Metrics and nothing heavy; building a function's
-application loads what that function uses and not what only another one does. No timings here
-(``benchmarks/imports.py`` measures them): only which modules are there.
+In a Lambda execution environment, importing a handler builds its function: everything its
+normal path needs is imported and its clients are made then, at INIT, and nothing that only
+another function needs. Anywhere else, importing a handler builds nothing. No timings here
+(``benchmarks/imports.py`` measures INIT plus the first invocation): only which modules are there.
 """
 
 from __future__ import annotations
@@ -10,26 +11,26 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto import mock_aws
+
+from practitioner_alerts_local.stack import AwsClients, LocalStack, samconfig_region
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = [
-    "functions.detector.app",
-    "functions.sender.app",
-    "functions.settings_api.app",
-    "functions.delivery_events.app",
-    "functions.realtime_subscribe.app",
-]
-# Loaded at the first invocation, if the function needs them at all.
-HEAVY = [
+FUNCTIONS = {
+    "DetectorFunction": ("functions.detector.app", "detector"),
+    "SenderFunction": ("functions.sender.app", "sender"),
+    "SettingsApiFunction": ("functions.settings_api.app", "settings_api"),
+    "DeliveryEventsFunction": ("functions.delivery_events.app", "receipts"),
+    "RealtimeSubscribeFunction": ("functions.realtime_subscribe.app", "subscriptions"),
+}
+WATCHED = [
     "boto3",
-    # Powertools imports the botocore package itself (to tag its user agent), a few ms; not its client.
-    "botocore.session",
     "botocore.client",
     "pydantic",
-    "aws_xray_sdk.core",
     "jinja2",
     "babel",
     "phonenumbers",
@@ -38,96 +39,120 @@ HEAVY = [
     "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.event_handler",
 ]
-ENVIRONMENT = {
+CREDENTIALS = {
     "AWS_DEFAULT_REGION": "eu-central-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
+    # Outside Lambda the X-Ray SDK would look for a daemon; Lambda's own setting says where.
+    "POWERTOOLS_TRACE_DISABLED": "1",
 }
 
 
-def loaded_after(code: str, *, lambda_env: bool = False) -> set[str]:
-    """Which of HEAVY a fresh interpreter has loaded after running ``code``."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        **ENVIRONMENT,
-        **({"AWS_LAMBDA_FUNCTION_NAME": "x", "LAMBDA_TASK_ROOT": "/tmp"} if lambda_env else {}),
-    }
+@pytest.fixture(scope="module")
+def environments() -> Iterator[dict[str, dict[str, str]]]:
+    """Each function's variables as the template gives them (resource names from a moto stack)."""
+    with mock_aws():
+        stack = LocalStack.from_files(AwsClients(samconfig_region()))
+        stack.create()
+        yield {logical_id: stack.function_environment(logical_id) for logical_id in FUNCTIONS}
+
+
+def after_import(module: str, builder: str, environment: dict[str, str]) -> tuple[set[str], bool]:
+    """Which of WATCHED a fresh interpreter has loaded after ``import module``, and whether the
+    function was built by then."""
+    probe = (
+        f"import {module} as app, json, sys\n"
+        f"print(json.dumps([[m for m in {WATCHED!r} if m in sys.modules], "
+        f"app.{builder}.cache_info().currsize == 1]))"
+    )
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **CREDENTIALS, **environment},
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded, built = json.loads(done.stdout.strip().splitlines()[-1])
+    return set(loaded), bool(built)
 
 
-@pytest.mark.parametrize("lambda_env", [False, True], ids=["local", "lambda"])
-@pytest.mark.parametrize("module", HANDLERS)
-def test_importing_a_handler_loads_nothing_heavy(module: str, lambda_env: bool) -> None:
-    assert loaded_after(f"import {module}", lambda_env=lambda_env) == set()
+def in_lambda(environments: dict[str, dict[str, str]], logical_id: str) -> tuple[set[str], bool]:
+    module, builder = FUNCTIONS[logical_id]
+    return after_import(module, builder, {**environments[logical_id], "AWS_LAMBDA_FUNCTION_NAME": logical_id})
 
 
-def test_the_detector_does_not_load_the_senders_rendering_or_idempotency() -> None:
-    loaded = loaded_after(
-        "from datetime import timedelta\n"
-        "from practitioner_alerts.config import DetectorConfig\n"
-        "from practitioner_alerts.wiring import build_detector\n"
-        "build_detector(DetectorConfig(settings_table_name='s', notification_queue_url='q',"
-        " stream_dead_letter_queue_url='d', short_notice_window_hours=24, settings_cache_seconds=5,"
-        " alerts_feed_enabled=True))"
-    )
-    assert "jinja2" not in loaded
-    assert "babel" not in loaded
-    assert "aws_lambda_powertools.utilities.idempotency" not in loaded
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_in_lambda_init_builds_the_function(environments: dict[str, dict[str, str]], logical_id: str) -> None:
+    loaded, built = in_lambda(environments, logical_id)
+    assert built
+    assert "pydantic" in loaded
 
 
-def test_the_sender_loads_jinja2_and_the_validators_only_when_it_needs_them() -> None:
-    loaded = loaded_after(
-        "from practitioner_alerts.config import SenderConfig\n"
-        "from practitioner_alerts.wiring import build_sender\n"
-        "build_sender(SenderConfig(idempotency_table_name='i', notification_dead_letter_queue_url='d',"
-        " alerts_feed_table_name='f', sender_email='alerts@example.com', ses_configuration_set='c',"
-        " sms_sender_id='Praxis', alert_feed_days=30, notification_queue_url='q',"
-        " delivery_log_table_name='l', sms_per_calendar_per_hour=30, notification_max_receives=10,"
-        " realtime_publish_url='https://example.appsync-api.eu-central-1.amazonaws.com/event',"
-        " sms_allowed_countries='DE,AT', settings_table_name='s'))"
-    )
-    # Jinja2 with the first e-mail, phonenumbers with the first SMS (its country is checked).
-    assert {"jinja2", "phonenumbers", "email_validator"}.isdisjoint(loaded)
-    assert "aws_lambda_powertools.utilities.idempotency" in loaded
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_elsewhere_importing_a_handler_builds_nothing(logical_id: str) -> None:
+    module, builder = FUNCTIONS[logical_id]
+    _, built = after_import(module, builder, {})
+    assert not built
 
 
-def test_the_on_subscribe_handler_loads_only_the_event_handler_it_routes_with() -> None:
-    loaded = loaded_after(
-        "import functions.realtime_subscribe.app as app, os\n"
-        "os.environ.update(CALENDARS_CLAIM='calendars', VIEW_CALENDARS_CLAIM='calendars_view')\n"
-        "app.subscriptions()"
-    )
+def test_the_detector_brings_its_clients_and_batch_but_not_the_senders_rendering_or_idempotency(
+    environments: dict[str, dict[str, str]],
+) -> None:
+    loaded, _ = in_lambda(environments, "DetectorFunction")
+    assert {"boto3", "botocore.client", "aws_lambda_powertools.utilities.batch"} <= loaded
+    assert {"jinja2", "babel", "aws_lambda_powertools.utilities.idempotency"}.isdisjoint(loaded)
+
+
+def test_the_sender_brings_its_clients_and_idempotency(environments: dict[str, dict[str, str]]) -> None:
+    loaded, _ = in_lambda(environments, "SenderFunction")
+    assert {"boto3", "botocore.client", "aws_lambda_powertools.utilities.idempotency"} <= loaded
+
+
+def test_the_settings_api_brings_its_event_handler(environments: dict[str, dict[str, str]]) -> None:
+    loaded, _ = in_lambda(environments, "SettingsApiFunction")
+    assert {"boto3", "aws_lambda_powertools.event_handler"} <= loaded
+
+
+def test_the_on_subscribe_handler_decides_from_claims_alone(environments: dict[str, dict[str, str]]) -> None:
+    loaded, _ = in_lambda(environments, "RealtimeSubscribeFunction")
     assert "aws_lambda_powertools.event_handler" in loaded
-    # It decides from the token's claims alone: no AWS client, no rendering, no validators.
-    assert {"boto3", "botocore.client", "jinja2", "babel", "phonenumbers", "email_validator"}.isdisjoint(
-        loaded
-    )
+    # No AWS client (the Tracer patches botocore, but boto3 never loads), no rendering, no
+    # validators: none is on its path.
+    assert {"boto3", "jinja2", "babel", "phonenumbers", "email_validator"}.isdisjoint(loaded)
 
 
-def test_delivery_receipts_load_neither_the_validators_nor_the_renderers() -> None:
-    loaded = loaded_after(
-        "import functions.delivery_events.app as app, os\n"
-        "os.environ['DELIVERY_LOG_TABLE_NAME'] = 'log'\n"
-        "app.receipts()"
-    )
+def test_delivery_receipts_load_neither_the_validators_nor_the_renderers(
+    environments: dict[str, dict[str, str]],
+) -> None:
+    loaded, _ = in_lambda(environments, "DeliveryEventsFunction")
+    assert "boto3" in loaded
     assert {"jinja2", "babel", "phonenumbers", "email_validator"}.isdisjoint(loaded)
     assert "aws_lambda_powertools.utilities.batch" not in loaded
 
 
 def test_settings_are_still_validated_when_read() -> None:
     # The validators load on the first contact checked; a stored landline is still refused.
-    loaded = loaded_after(
-        "from practitioner_alerts.domain.settings import CalendarSettings\n"
-        "import pydantic\n"
-        "try:\n"
-        "    CalendarSettings(calendar_id='c', alert_mobile='+49 30 1234567', alert_email='a@example.com')\n"
-        "except pydantic.ValidationError as error:\n"
-        "    assert 'landline' in str(error), error\n"
-        "else:\n"
-        "    raise AssertionError('a landline was accepted')"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from practitioner_alerts.domain.settings import CalendarSettings\n"
+            "import pydantic\n"
+            "try:\n"
+            "    CalendarSettings(\n"
+            "        calendar_id='c', alert_mobile='+49 30 1234567', alert_email='a@example.com'\n"
+            "    )\n"
+            "except pydantic.ValidationError as error:\n"
+            "    assert 'landline' in str(error), error\n"
+            "else:\n"
+            "    raise AssertionError('a landline was accepted')",
+        ],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert {"phonenumbers", "email_validator"} <= loaded
+    assert done.returncode == 0, done.stderr[-2000:]

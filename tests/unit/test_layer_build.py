@@ -215,6 +215,28 @@ def test_packages_provided_by_the_runtime_or_the_powertools_layer_are_removed(tm
     assert outside.read_text(encoding="utf-8") == "not ours"
 
 
+def test_the_bundled_powertools_layer_keeps_powertools_and_pydantic_and_drops_the_runtimes_boto3(
+    tmp_path: Path,
+) -> None:
+    # PowertoolsLayer=bundled stands in for AWS's layer: what that layer has must stay in it.
+    site = tmp_path / "python"
+    fake_distribution(site, "aws-lambda-powertools", "3.37.0", ["aws_lambda_powertools/__init__.py"])
+    fake_distribution(site, "pydantic-core", "2.41.0", ["pydantic_core/__init__.py"])
+    fake_distribution(site, "botocore", "1.40.0", ["botocore/__init__.py"])
+    write(site / "aws_lambda_powertools" / "__pycache__" / "__init__.cpython-313.pyc")
+
+    report = prune_layer.prune_powertools_bundle(site)
+
+    assert report.removed_distributions == ["botocore"]
+    assert sorted(path.name for path in site.iterdir()) == [
+        "aws_lambda_powertools",
+        "aws_lambda_powertools-3.37.0.dist-info",
+        "pydantic_core",
+        "pydantic_core-2.41.0.dist-info",
+    ]
+    assert not (site / "aws_lambda_powertools" / "__pycache__").exists()
+
+
 def test_byte_code_stubs_and_scripts_are_removed_and_data_files_kept(tmp_path: Path) -> None:
     write(tmp_path / "jinja2" / "__pycache__" / "x.cpython-313.pyc")
     write(tmp_path / "jinja2" / "__init__.pyi")
@@ -250,7 +272,7 @@ def test_local_development_installs_what_the_layer_ships() -> None:
 def test_lambda_gets_the_powertools_version_the_tests_run_against() -> None:
     # Powertools, pydantic and the X-Ray SDK come from AWS's layer, named by Powertools version.
     template = load_template(ROOT / "template.yaml")
-    assert {"Ref": "PowertoolsLayerArn"} in template["Globals"]["Function"]["Layers"]
+    assert {"Ref": "PowertoolsLayerArn"} in template["Globals"]["Function"]["Layers"][1]["Fn::If"]
     ssm_name = template["Parameters"]["PowertoolsLayerArn"]["Default"]
     match = re.fullmatch(r"/aws/service/powertools/python/arm64/python3\.13/(.+)", ssm_name)
     assert match, ssm_name
@@ -260,3 +282,6 @@ def test_lambda_gets_the_powertools_version_the_tests_run_against() -> None:
     pins = [dep for dep in pyproject["project"]["dependencies"] if dep.startswith("aws-lambda-powertools")]
     assert pins == [f"aws-lambda-powertools[tracer,parser]=={deployed}"]
     assert importlib.metadata.version("aws-lambda-powertools") == deployed
+    # The bundled stand-in for AWS's layer (PowertoolsLayer=bundled) installs the same pin.
+    bundle = (ROOT / "layers" / "shared" / "requirements-powertools.txt").read_text(encoding="utf-8")
+    assert [line for line in bundle.splitlines() if line and not line.startswith("#")] == pins

@@ -146,8 +146,14 @@ def test_sam_transform_and_function_globals(template: dict[str, Any]) -> None:
     assert function_globals["Architectures"] == ["arm64"]
     assert function_globals["Tracing"] == "Active"
     # Ours, then AWS's Powertools layer (Powertools, pydantic, X-Ray SDK) for the same runtime and
-    # architecture; see docs/architecture.md, "Layer size", and tests/unit/test_layer_build.py.
-    assert function_globals["Layers"] == [{"Ref": "SharedLayer"}, {"Ref": "PowertoolsLayerArn"}]
+    # architecture, or with PowertoolsLayer=bundled the same built by sam build (for sam local);
+    # see docs/architecture.md, "Layer size", and tests/unit/test_layer_build.py.
+    assert function_globals["Layers"] == [
+        {"Ref": "SharedLayer"},
+        {"Fn::If": ["BundlesPowertools", {"Ref": "PowertoolsBundleLayer"}, {"Ref": "PowertoolsLayerArn"}]},
+    ]
+    assert template["Parameters"]["PowertoolsLayer"]["Default"] == "managed"
+    assert template["Resources"]["PowertoolsBundleLayer"]["Condition"] == "BundlesPowertools"
     powertools = template["Parameters"]["PowertoolsLayerArn"]
     assert powertools["Type"] == "AWS::SSM::Parameter::Value<String>"
     assert re.fullmatch(
