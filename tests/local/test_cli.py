@@ -6,7 +6,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -132,16 +131,14 @@ def test_replay_refuses_invalid_calendars_naming_the_calendar_and_the_field(tmp_
     assert "'cal-dr-fixed'" in line and "alert_mobile" in line and "not a mobile number" in line
 
 
-def test_demo_prints_the_days_decisions_and_what_went_out_within_seconds() -> None:
+def test_demo_prints_the_days_decisions_and_what_went_out() -> None:
+    # How long it takes is a benchmark figure (`make bench`: demo_s), not a test's pass mark.
     out = io.StringIO()
-    started = time.perf_counter()
 
     code = main(["demo"], out=out)
 
-    elapsed = time.perf_counter() - started
     report = out.getvalue()
     assert code == 0
-    assert elapsed < 15, f"demo took {elapsed:.1f} s"
     for expected in (
         "late_cancellation",
         "early_reschedule",
