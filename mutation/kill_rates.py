@@ -44,18 +44,20 @@ def main() -> int:
     if not statuses:
         print("no mutants found: run `mutmut run` first", file=sys.stderr)
         return 1
-    print(f"{'module':48}{'killed':>8}{'counted':>9}{'rate':>8}")
+    print(f"{'module':48}{'killed':>8}{'survived':>9}{'no test':>8}{'counted':>9}{'rate':>8}")
     total = Counter[str]()
     for module in sorted(statuses):
         counts = statuses[module]
         total.update(counts)
         killed = sum(counts[s] for s in KILLED)
         counted = sum(counts[s] for s in COUNTED)
-        rate = killed / counted if counted else 1.0
-        print(f"{module:48}{killed:>8}{counted:>9}{rate:>8.1%}")
+        rate = f"{killed / counted:.1%}" if counted else "n/a"
+        print(f"{module:48}{killed:>8}{counts['survived']:>9}{counts['no tests']:>8}{counted:>9}{rate:>8}")
     killed = sum(total[s] for s in KILLED)
     counted = sum(total[s] for s in COUNTED)
-    print(f"{'all':48}{killed:>8}{counted:>9}{killed / counted:>8.1%}  (goal {GOAL:.0%})")
+    rate = f"{killed / counted:.1%}" if counted else "n/a"
+    line = f"{'all':48}{killed:>8}{total['survived']:>9}{total['no tests']:>8}{counted:>9}{rate:>8}"
+    print(f"{line}  (goal {GOAL:.0%})")
     not_checked = total["not checked"]
     if not_checked:
         print(f"{not_checked} mutants not checked yet (the run was cut short)")
