@@ -12,7 +12,7 @@ PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || com
 export AWS_DEFAULT_REGION ?= eu-central-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install demo test lint typecheck template-check pytest build bench bench-smoke chaos clean
+.PHONY: help install demo test lint typecheck template-check pytest build bench bench-smoke chaos mutate clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on the embedded local stack"
@@ -20,6 +20,7 @@ help:
 	@echo "make build  - sam build (arm64 layer wheels, no Docker)"
 	@echo "make bench  - side-by-side benchmarks: a table of ratios and bench-results.json (~4 min)"
 	@echo "make chaos  - 5,000 appointment changes through the local pipeline under injected AWS faults (~4 min)"
+	@echo "make mutate - mutation testing of the domain, detector, sender and error mapping; kill rate per module (slow)"
 
 $(BIN)/.installed: pyproject.toml layers/shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -92,8 +93,23 @@ SEEDS ?= 1
 chaos: $(BIN)/.installed
 	$(BIN)/python -m practitioner_alerts_local.chaos --seeds $(SEEDS)
 
+# Mutation testing with mutmut over domain/, the detector, the sender and the adapters' error
+# mapping, against the in-process tests (mutation/pyproject.toml says which). Slow, so not part of
+# `make test`; run it before each closing note. It ends with each module's kill rate and the
+# surviving mutants (`cd .mutate && ../.venv/bin/mutmut show NAME` shows one). mutmut names a
+# mutant by its file's path, so .mutate/ puts the layer's package at its top, linked, not copied;
+# it keeps mutmut's results between runs, and only changed code is mutated again.
+MUTATE := .mutate
+mutate: $(BIN)/.installed
+	mkdir -p $(MUTATE)
+	ln -sfn ../layers/shared/practitioner_alerts $(MUTATE)/practitioner_alerts
+	for f in tests events template.yaml samconfig.toml; do ln -sfn ../$$f $(MUTATE)/$$f; done
+	cp mutation/pyproject.toml $(MUTATE)/pyproject.toml
+	cd $(MUTATE) && ../$(BIN)/mutmut run --max-children $(or $(JOBS),2) > mutmut-run.log 2>&1 || { tail -40 mutmut-run.log; exit 1; }
+	cd $(MUTATE) && ../$(BIN)/python ../mutation/kill_rates.py
+
 build: $(SAM_VENV)/.installed
 	PYENV_VERSION=3.13.0 $(SAM) build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(MUTATE)

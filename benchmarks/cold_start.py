@@ -26,18 +26,25 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.imports import EVENTS, REGION, _fresh_stack, _moto_server, function_timeout
 from benchmarks.layer_size import built_artifacts, run_sam_build
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+REGION = "eu-central-1"
 
 # The four functions of the pipeline and the settings page, each with the sample event its first
 # invocation gets. (The OnSubscribe function decides from claims alone and builds no client.)
@@ -227,6 +234,63 @@ def _lambda_environment(function_env: dict[str, str], name: str, code: Path) -> 
         "PYTHONDONTWRITEBYTECODE": "1",
         # X-Ray's segments go by UDP to a daemon that is not there; Lambda's runtime has one.
         "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+
+
+def function_timeout(logical_id: str) -> float:
+    """The function's time-out in seconds, as template.yaml gives it."""
+    from practitioner_alerts_local.template import load_template  # noqa: PLC0415 - dev-only import
+
+    template = load_template(ROOT / "template.yaml")
+    default = template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+    return float(template["Resources"][logical_id].get("Properties", {}).get("Timeout", default))
+
+
+@contextmanager
+def _moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only the first-call part needs moto
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _fresh_stack(endpoint: str, logical_id: str) -> dict[str, str]:
+    """Empties the moto server, creates the template's stack on it and stores the sample
+    calendar's settings; returns the function's environment as Lambda would set it."""
+    import urllib.request  # noqa: PLC0415
+
+    from practitioner_alerts.adapters.dynamodb import CalendarSettingsTable  # noqa: PLC0415
+    from practitioner_alerts.domain.settings import CalendarSettings  # noqa: PLC0415
+    from practitioner_alerts_local.stack import AwsClients, LocalStack  # noqa: PLC0415
+
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - our loopback server
+    with urllib.request.urlopen(reset) as reply:  # noqa: S310
+        reply.read()
+    clients = AwsClients(REGION, endpoint)
+    stack = LocalStack.from_files(clients)
+    stack.create()
+    table = CalendarSettingsTable(clients("dynamodb"), stack.ref("CalendarSettingsTable"))
+    for calendar in json.loads((EVENTS / "calendars.json").read_text("utf-8")):
+        # As an operator's import: the contacts proven, so that the sender really sends.
+        table.put(CalendarSettings.model_validate(calendar).with_contacts_verified())
+    return {
+        **stack.function_environment(logical_id),
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": endpoint,
+        # moto routes regional endpoints only, not account-based ones.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 
 

@@ -1,13 +1,16 @@
 """In-memory collaborators that record what the detector and sender emitted.
 
 They stand in for the AWS adapters in unit tests, the way a practitioner's phone and inbox
-would: what they hold is what went out.
+would: what they hold is what went out. ``tests/contract`` holds each of them to its real
+adapter (same inputs, outputs, errors and counts); where one must differ, its docstring says so
+in one line, and no test relies on the difference.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +19,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemNotFoundError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, InvalidSettings
 from practitioner_alerts.adapters.sqs import QueueOutcome
-from practitioner_alerts.domain.notifications import Notification
+from practitioner_alerts.domain.notifications import Notification, address_problem
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import AlertError, PermanentError, TransientError
 from practitioner_alerts.sender import AlertSender
@@ -45,33 +48,65 @@ class FakeSettings:
 
 @dataclass
 class FakeQueue:
-    sent: list[Notification] = field(default_factory=list)
-    fail_for: set[str] = field(default_factory=set)  # appointment ids whose enqueue fails
-    failure: type[AlertError] | None = None
+    """The notification queue: ten to a request, a new request for a second change to an
+    appointment already in it, and each notification id taken once, as ``NotificationQueue``.
+    Differs: it deduplicates for ever (SQS for five minutes) and has no 256 KiB request limit."""
 
-    requests: int = 0
+    sent: list[Notification] = field(default_factory=list)
+    # Appointments whose entries the queue refuses, as SendMessageBatch's "Failed" list would:
+    # a PermanentError type for a sender fault, a TransientError type for one that may pass.
+    fail_for: set[str] = field(default_factory=set)
+    failure: type[AlertError] | None = None
+    requests: int = 0  # SendMessageBatch requests
+    _taken: set[str] = field(default_factory=set)
 
     def enqueue(self, notifications: Sequence[Notification]) -> None:
-        for notification in notifications:
-            if self.failure and notification.alert.appointment_id in self.fail_for:
-                raise self.failure("queue said no")
-        self.sent.extend(notifications)
+        outcome = self.enqueue_in_order([notifications])
+        if outcome.rejected:
+            raise PermanentError(outcome.rejected[0])
+        if outcome.retry_from is not None:
+            raise TransientError(outcome.retry_reason)
 
     def enqueue_in_order(
         self, per_record: Sequence[Sequence[Notification]], time_for_a_call: Callable[[], bool] = lambda: True
     ) -> QueueOutcome:
-        if not time_for_a_call():
-            return QueueOutcome(retry_from=0, retry_reason="out of time") if per_record else QueueOutcome()
-        self.requests += 1
         rejected: dict[int, str] = {}
-        for index, notifications in enumerate(per_record):
-            try:
-                self.enqueue(notifications)
-            except PermanentError as error:
-                rejected[index] = error.reason
-            except TransientError as error:
-                return QueueOutcome(rejected=rejected, retry_from=index, retry_reason=error.reason)
+        for chunk in _requests(per_record):
+            if not time_for_a_call():
+                reason = "out of time: the invocation may end before another request does"
+                return QueueOutcome(rejected=rejected, retry_from=chunk[0][0], retry_reason=reason)
+            self.requests += 1
+            failed: list[int] = []
+            for record, notification in chunk:
+                if self.failure and notification.alert.appointment_id in self.fail_for:
+                    if issubclass(self.failure, PermanentError):
+                        rejected.setdefault(record, "queue said no")
+                    else:
+                        failed.append(record)
+                    continue
+                if notification.notification_id not in self._taken:
+                    self._taken.add(notification.notification_id)
+                    self.sent.append(notification)
+            if failed:
+                first = min(failed)
+                kept = {index: reason for index, reason in rejected.items() if index < first}
+                return QueueOutcome(rejected=kept, retry_from=first, retry_reason="queue said no")
         return QueueOutcome(rejected=rejected)
+
+
+def _requests(per_record: Sequence[Sequence[Notification]]) -> Iterator[list[tuple[int, Notification]]]:
+    chunk: list[tuple[int, Notification]] = []
+    record_of: dict[str, int] = {}
+    for record, notifications in enumerate(per_record):
+        for notification in notifications:
+            appointment = notification.alert.appointment_id
+            if chunk and (len(chunk) == 10 or record_of.get(appointment, record) != record):
+                yield chunk
+                chunk, record_of = [], {}
+            chunk.append((record, notification))
+            record_of[appointment] = record
+    if chunk:
+        yield chunk
 
 
 @dataclass
@@ -100,6 +135,8 @@ class FakeSms:
     def send(self, to: str, text: str) -> str:
         if self.failures:
             raise self.failures.pop(0)
+        if address_problem("sms", to):
+            raise PermanentError("sns.Publish: InvalidParameter", code="InvalidParameter")
         self.outbox.append((to, text))
         return f"sms-{len(self.outbox)}"
 
@@ -112,6 +149,10 @@ class FakeEmail:
     def send(self, to: str, email: Email, tags: Mapping[str, str] | None = None) -> str:
         if self.failures:
             raise self.failures.pop(0)
+        if problem := address_problem("email", to):
+            raise PermanentError(
+                f"sesv2.SendEmail: invalid_address: the address {problem}", code="InvalidAddress"
+            )
         self.outbox.append((to, email))
         return f"email-{len(self.outbox)}"
 
@@ -126,32 +167,48 @@ class FakeFeed:
 
 @dataclass
 class FakeDeliveryLog:
+    """SMS segments counted per calendar and hour against the cap, the last failure per channel
+    and the SMS receipt mapping, as ``DeliveryLogTable``. Differs: nothing expires."""
+
+    # Every calendar's hour already full, whatever the cap.
     cap_reached: bool = False
     failures: dict[tuple[str, str], DeliveryFailure] = field(default_factory=dict)
     sms_owners: dict[str, str] = field(default_factory=dict)
     segments_spent: list[int] = field(default_factory=list)
+    spent_per_hour: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = 1) -> bool:
-        if self.cap_reached:
+        spent = self.spent_per_hour.get((calendar_id, hour), 0)
+        if self.cap_reached or spent + segments > cap:
             return False
+        self.spent_per_hour[(calendar_id, hour)] = spent + segments
         self.segments_spent.append(segments)
         return True
 
     def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None:
         self.failures[(calendar_id, failure.channel)] = failure
 
+    def last_failures(self, calendar_id: str) -> dict[str, DeliveryFailure]:
+        return {channel: f for (calendar, channel), f in self.failures.items() if calendar == calendar_id}
+
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
         self.sms_owners[message_id] = calendar_id
+
+    def calendar_of_sms(self, message_id: str) -> str | None:
+        return self.sms_owners.get(message_id)
 
 
 @dataclass
 class FakeInFlight:
+    """The messages in flight: postponed by 10 s, doubling with each receive, at most 300 s, as
+    ``InFlightMessages``. Differs: nothing comes back; ``postponed`` and ``settled`` record it."""
+
     postponed: list[tuple[str, int]] = field(default_factory=list)
     settled: list[str] = field(default_factory=list)
 
     def postpone(self, receipt_handle: str, receive_count: int) -> int:
         self.postponed.append((receipt_handle, receive_count))
-        return 10 * receive_count
+        return int(min(10 * 2 ** max(receive_count - 1, 0), 300))
 
     def settle(self, receipt_handle: str) -> None:
         self.settled.append(receipt_handle)
@@ -175,9 +232,9 @@ class FakePush:
 
 
 class InMemoryIdempotency(BasePersistenceLayer):
-    """Powertools idempotency records in a dict: the same contract as the DynamoDB store (an
-    existing, unexpired record makes ``_put_record`` raise), for tests that run thousands of
-    examples."""
+    """Powertools idempotency records in a dict, under the DynamoDB store's condition: a record
+    is taken over when it expired, or when it is in progress past its in-progress expiry (its
+    invocation died); otherwise ``_put_record`` raises. For tests that run thousands of examples."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -190,7 +247,13 @@ class InMemoryIdempotency(BasePersistenceLayer):
 
     def _put_record(self, data_record: DataRecord) -> None:
         existing = self.records.get(data_record.idempotency_key)
-        if existing is not None and not existing.is_expired:
+        abandoned = (
+            existing is not None
+            and existing.status == STATUS_CONSTANTS["INPROGRESS"]
+            and existing.in_progress_expiry_timestamp is not None
+            and existing.in_progress_expiry_timestamp < int(time.time() * 1000)
+        )
+        if existing is not None and not existing.is_expired and not abandoned:
             raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
         self.records[data_record.idempotency_key] = data_record
 

@@ -119,6 +119,10 @@ class LocalRuntime:
         *,
         lambda_logs: TextIO | None = None,
         clock: Callable[[], float] = time.time,  # the appointments table's TTL time, see sweep_ttl
+        # The stream's own time, against which a record's age is measured (its
+        # ApproximateCreationDateTime is wall time): a test moves it to age records past the
+        # mapping's MaximumRecordAgeInSeconds without waiting an hour.
+        stream_clock: Callable[[], float] = time.time,
         stream_mappings: Sequence[StreamMappingConfig] | None = None,
         queue_mappings: Sequence[QueueMappingConfig] | None = None,
     ) -> None:
@@ -138,7 +142,7 @@ class LocalRuntime:
         ]
         ttl_keys = self._ttl_keys_of(APPOINTMENTS_TABLE)
         self.stream_pollers = [
-            StreamPoller(config, self.function(config.function), stack.clients, ttl_keys, clock=time.time)
+            StreamPoller(config, self.function(config.function), stack.clients, ttl_keys, clock=stream_clock)
             for config in (stream_mappings if stream_mappings is not None else stack.stream_mappings())
         ]
         self.queue_pollers = [
@@ -167,6 +171,7 @@ class LocalRuntime:
         region: str | None = None,
         lambda_logs: TextIO | None = None,
         clock: Callable[[], float] = time.time,
+        stream_clock: Callable[[], float] = time.time,
         stream_mappings: Callable[[LocalStack], Sequence[StreamMappingConfig]] | None = None,
         queue_mappings: Callable[[LocalStack], Sequence[QueueMappingConfig]] | None = None,
     ) -> Iterator[LocalRuntime]:
@@ -189,6 +194,7 @@ class LocalRuntime:
                 stack,
                 lambda_logs=lambda_logs,
                 clock=clock,
+                stream_clock=stream_clock,
                 stream_mappings=stream_mappings(stack) if stream_mappings else None,
                 queue_mappings=queue_mappings(stack) if queue_mappings else None,
             )

@@ -108,10 +108,14 @@ class StreamPoller:
         # starting over from StartingPosition would redeliver everything, so keep the old one.
         self._position.iterator = response.get("NextShardIterator") or self._position.iterator
         raw_records = response["Records"]
+        # A record's age runs on the poller's clock from when it was read (within a poll of its
+        # write; moto's ApproximateCreationDateTime is wall time, in whole seconds), so a test
+        # clock can age it past MaximumRecordAgeInSeconds.
+        read_at = self._clock()
         for raw in raw_records:
             record = self._lambda_record(raw)
             if self.config.filters.matches(record):
-                self._buffer.append((record, float(record["dynamodb"]["ApproximateCreationDateTime"])))
+                self._buffer.append((record, read_at))
         return len(raw_records)
 
     def submit(self, records: list[dict[str, Any]]) -> None:

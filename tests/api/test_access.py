@@ -338,13 +338,6 @@ def test_a_path_id_outside_the_rule_is_refused(issuer: LocalTokenIssuer, stack: 
     assert stack.settings_items() == []
 
 
-def test_the_handler_keeps_contacts_out_of_traces() -> None:
-    # Tracer's default copies the handler's response into X-Ray metadata; ours holds contacts.
-    source = (EVENTS.parent / "functions/settings_api/app.py").read_text(encoding="utf-8")
-    assert "@tracer.capture_lambda_handler(capture_response=False)" in source
-    assert "log_event=True" not in source
-
-
 # ------------------------------------------------------------------------------------------------
 # Two levels: administer (settings, test sends) and see (the feed)
 # ------------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ detector; attribution comes from what SNS, SES and the feed accepted, never from
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -94,12 +93,6 @@ def test_a_detector_with_a_one_hour_window_breaks_the_invariant() -> None:
 
     assert not broken.ok
     assert broken.lost > 0 and broken.duplicates == 0
-
-
-def test_the_expectation_never_asks_the_rule_or_the_detector() -> None:
-    source = Path(chaos.__file__).read_text(encoding="utf-8")
-    for module in ("practitioner_alerts.domain.rule", "practitioner_alerts.detector", "observe"):
-        assert f"{module} import" not in source and f"import {module}" not in source
 
 
 def test_several_seeds_are_run_one_after_another_and_the_last_line_adds_them_up(

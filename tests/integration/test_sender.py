@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from moto.ses.models import ses_backends
 
 import practitioner_alerts.sender as sender_module
+from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import OperatorError, PermanentError, TransientError
@@ -458,3 +460,31 @@ def test_out_of_time_on_the_last_receive_is_handed_back_not_parked() -> None:
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert sender.parking.parked == []
+
+
+# ------------------------------------------------------------------------------------------------
+# An address that breaks the contract, on the real SES adapter
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "address", ["praxis.weber@example.com\r\nBcc: evil@example.com", "praxis.weber at example.com"]
+)
+def test_an_email_to_an_address_ses_cannot_take_is_parked_with_a_reason_not_retried(
+    sender: AlertSender, address: str
+) -> None:
+    ses = client("sesv2")
+    ses.create_email_identity(EmailIdentity="alerts@example.com")
+    real_ses = dataclasses.replace(
+        sender, email=EmailGateway(ses, "alerts@example.com", None), max_receives=5
+    )
+    (mail,) = notifications_for(booking(), WEBER.model_copy(update={"alert_mobile": None}), in_app=False)
+    # Written around the settings API's checks, straight into the queue.
+    body = json.loads(mail.model_dump_json())
+    body["to"] = address
+
+    response = real_ses.handle(sqs_event([mail], bodies=[json.dumps(body)]), None)
+
+    assert response == {"batchItemFailures": []}  # not handed back: it would fail again each time
+    (parked,) = real_ses.parking.parked  # type: ignore[attr-defined]
+    assert parked["reason"].startswith("body.to: ")
+    assert "example.com" not in parked["reason"]
+    assert ses_backends["123456789012"]["eu-central-1"].sent_messages == []

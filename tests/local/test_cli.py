@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -197,16 +196,14 @@ def test_demo_prints_its_title_first_and_each_decision_once() -> None:
     assert len(event_ids) == 10 and len(set(event_ids)) == 10
 
 
-def test_demo_prints_the_days_decisions_and_what_went_out_within_seconds() -> None:
+def test_demo_prints_the_days_decisions_and_what_went_out() -> None:
+    # How long it takes is a benchmark figure (`make bench`: demo_s), not a test's pass mark.
     out = io.StringIO()
-    started = time.perf_counter()
 
     code = main(["demo"], out=out)
 
-    elapsed = time.perf_counter() - started
     report = out.getvalue()
     assert code == 0
-    assert elapsed < 15, f"demo took {elapsed:.1f} s"
     for expected in (
         "late_cancellation",
         "early_reschedule",

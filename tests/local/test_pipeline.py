@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
 
-from practitioner_alerts_local.runtime import LocalRuntime
+import practitioner_alerts_local.runtime as runtime_module
+from practitioner_alerts_local.runtime import DEDUPLICATION_INTERVAL_SECONDS, LocalRuntime
 from tests.conftest import load_event
 from tests.local.conftest import booking_item, stream_event, write_bookings
 
@@ -191,3 +193,50 @@ def test_a_scenario_clock_years_ahead_expires_appointments_but_not_the_pipelines
     # redelivery send the alert again.
     idempotency = runtime.clients("dynamodb").scan(TableName=runtime.stack.ref("IdempotencyTable"))
     assert idempotency["Count"] == 2  # sms and e-mail; the feed entry is idempotent by its key
+
+
+class _FiveMinutesLater:
+    """The time module as the local stack's FIFO deduplication sees it, one deduplication
+    interval on: SQS no longer recognises a deduplication id it took before."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    def time(self) -> float:
+        return time.time() + DEDUPLICATION_INTERVAL_SECONDS + 1
+
+
+def test_a_redelivery_after_the_deduplication_window_is_still_sent_once(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    booking = load_event("stream-online-booking.json")
+    runtime.replay(booking)
+    runtime.drain()
+    sqs = runtime.clients("sqs")
+    queue_url = runtime.stack.attribute("NotificationQueue", "QueueUrl")
+
+    # The same batch, six minutes later (a stream retry after a long outage, or a redrive):
+    # SQS takes the same notifications again as new messages, so only the sender's own
+    # idempotency stands between them and a second SMS and e-mail.
+    monkeypatch.setattr(runtime_module, "time", _FiveMinutesLater())
+    runtime.replay(booking)
+    for stream in runtime.stream_pollers:
+        stream.read_shard()
+        while stream.poll(drain=True):
+            pass
+    waiting = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "3"  # SMS, e-mail, pop-up again
+    runtime.drain()
+
+    assert (
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"]
+        == "0"
+    )
+    assert [(m.channel, m.to) for m in runtime.report().sent] == [
+        ("sms", WEBER_MOBILE),
+        ("email", WEBER_EMAIL),
+    ]
+    assert len(runtime.feed()) == 1
+    assert runtime.report().dead_letters == []

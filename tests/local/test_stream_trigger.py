@@ -7,6 +7,9 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import boto3
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
 from practitioner_alerts_local.filters import FilterCriteria
 from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.triggers import StreamPoller
@@ -14,6 +17,7 @@ from tests.local.conftest import (
     ScriptedFunction,
     appointment_ids,
     drain_stream,
+    sample_calendars,
     sequence_numbers,
     write_bookings,
 )
@@ -219,3 +223,42 @@ def test_records_older_than_the_maximum_age_go_to_the_on_failure_destination(run
     assert function.batches == []
     (failure,) = on_failure_records(runtime)
     assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
+
+
+def test_end_to_end_a_booking_the_detector_cannot_queue_for_an_hour_is_parked_and_the_next_goes_on() -> None:
+    # The real detector behind the template's mapping (-1 retries, 3600 s record age). SQS
+    # throttles every queueing while the stream's clock moves 20 minutes per attempt: after the
+    # hour, Lambda gives the record to the on-failure destination; the next write goes out.
+    stream_time = [time.time()]
+    hour_over = stream_time[0] + 3600 + 1
+
+    def throttle_for_an_hour(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if stream_time[0] >= hour_over:
+            return None
+        stream_time[0] += 1200
+        parsed = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        return AWSResponse("https://sqs.invalid", 400, HTTPHeaders(), None), {
+            **parsed,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    with LocalRuntime.embedded(stream_clock=lambda: stream_time[0]) as runtime:
+        runtime.put_calendars(sample_calendars())
+        events = boto3._get_default_session().events
+        events.register(
+            "before-call.sqs.SendMessageBatch", throttle_for_an_hour, unique_id="hour-of-throttling"
+        )
+        try:
+            write_bookings(runtime, "apt-stuck")
+            runtime.drain()
+            write_bookings(runtime, "apt-next")
+            runtime.drain()
+        finally:
+            events.unregister("before-call.sqs.SendMessageBatch", unique_id="hour-of-throttling")
+        failures = on_failure_records(runtime)
+        sent = runtime.report().sent
+
+    (failure,) = failures
+    assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert {m.appointment_id for m in sent} == {"apt-next"}

@@ -3,7 +3,7 @@
 In a Lambda execution environment, importing a handler builds its function: everything its
 normal path needs is imported and its clients are made then, at INIT, and nothing that only
 another function needs. Anywhere else, importing a handler builds nothing. No timings here
-(``benchmarks/imports.py`` measures INIT plus the first invocation): only which modules are there.
+(``benchmarks/cold_start.py`` measures INIT plus the first invocation): only which modules are there.
 """
 
 from __future__ import annotations

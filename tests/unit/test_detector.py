@@ -138,7 +138,13 @@ def test_transient_failure_retries_from_that_record_and_keeps_order() -> None:
     # Lambda checkpoints at the lowest failed sequence number; the records after it come again,
     # so they are not processed now (that could put a cancellation ahead of its booking).
     assert response == {"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}]}
-    assert {n.alert.appointment_id for n in queue.sent} == {"apt-1"}
+    # SQS takes or refuses each entry of a request on its own: apt-3's went in beside apt-2's
+    # failure, and is deduplicated when its record comes again.
+    assert {n.alert.appointment_id for n in queue.sent} == {"apt-1", "apt-3"}
+    detector.queue.fail_for.clear()  # type: ignore[attr-defined]
+    retried = {"Records": [booking_for(f"apt-{i}", seq=str(i)) for i in (2, 3)]}
+    assert detector.handle(retried, None) == {"batchItemFailures": []}
+    assert [n.alert.appointment_id for n in queue.sent].count("apt-3") == 3  # SMS, e-mail, pop-up once each
 
 
 def test_a_whole_batch_is_queued_together_rather_than_record_by_record() -> None:
@@ -146,7 +152,7 @@ def test_a_whole_batch_is_queued_together_rather_than_record_by_record() -> None
     detector = make_detector(queue=queue)
     event = {"Records": [booking_for(f"apt-{i}", seq=str(i)) for i in range(1, 31)]}
     assert detector.handle(event, None) == {"batchItemFailures": []}
-    assert queue.requests == 1
+    assert queue.requests == 9  # ten to a request, not one request per record (30)
     assert len(queue.sent) == 90
 
 
@@ -185,3 +191,51 @@ def test_calendar_with_invalid_stored_settings_parks_its_alert_and_others_go_on(
     assert detector.handle(event, None) == {"batchItemFailures": []}
     assert detector.parking.parked[0]["reason"].endswith("alert_mobile")
     assert {n.alert.appointment_id for n in detector.queue.sent} == {"apt-2"}
+
+
+def _malformed(appointment_id: str, seq: str) -> dict[str, Any]:
+    record = booking_for(appointment_id, seq=seq)
+    del record["dynamodb"]["NewImage"]["starts_at"]
+    return record
+
+
+def _removal(seq: str) -> dict[str, Any]:
+    record = copy.deepcopy(load_event("stream-ttl-removal.json")["Records"][0])
+    record["dynamodb"]["SequenceNumber"] = seq
+    return record
+
+
+def test_after_the_first_record_fails_nothing_behind_it_is_decided_or_parked_now() -> None:
+    # The booking cannot read its settings; the broken record and the removal behind it come
+    # again from there, so parking the broken one now would park it twice.
+    settings = FakeSettings(failure=TransientError("dynamodb.BatchGetItem: ThrottlingException"))
+    detector = make_detector(settings)
+    event = {"Records": [booking_for("apt-1", seq="1"), _malformed("apt-bad", "2"), _removal("3")]}
+    response = detector.handle(event, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": s} for s in ("1", "2", "3")]}
+    assert detector.parking.parked == []
+    assert detector.queue.sent == []
+
+
+def test_a_failure_in_the_middle_holds_back_only_the_records_from_it_on(caplog: Any) -> None:
+    settings = FakeSettings(failure=TransientError("dynamodb.BatchGetItem: ThrottlingException"))
+    detector = make_detector(settings)
+    event = {"Records": [_removal("1"), booking_for("apt-2", seq="2"), _malformed("apt-bad", "3")]}
+    caplog.set_level("INFO")
+    response = detector.handle(event, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}]}
+    assert detector.parking.parked == []
+    # Only the removal was decided; the broken record is decided once, when it comes again.
+    (line,) = [r for r in caplog.records if r.getMessage() == "decisions"]
+    assert [d["reason"] for d in line.decisions] == ["ttl_expiry"]  # type: ignore[attr-defined]
+
+
+def test_a_batch_whose_every_record_fails_is_handed_back_whole_as_a_partial_response() -> None:
+    settings = FakeSettings(failure=TransientError("dynamodb.BatchGetItem: ThrottlingException"))
+    detector = make_detector(settings)
+    event = {"Records": [booking_for(f"apt-{i}", seq=str(i)) for i in (1, 2, 3)]}
+    # Not raised: a function error would page the errors alarm and bisect a batch that only
+    # needs to come again.
+    response = detector.handle(event, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": s} for s in ("1", "2", "3")]}
+    assert detector.parking.parked == [] and detector.queue.sent == []

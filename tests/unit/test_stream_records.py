@@ -64,6 +64,24 @@ def test_remove_without_the_ttl_principal_is_a_hard_delete() -> None:
     assert decide(change).reason is Reason.DELETED
 
 
+@pytest.mark.parametrize(
+    "identity",
+    [
+        # Another AWS service's principal, an IAM user's id, and DynamoDB's name in another case:
+        # only DynamoDB's own TTL process deletes with exactly dynamodb.amazonaws.com.
+        {"type": "Service", "principalId": "lambda.amazonaws.com"},
+        {"type": "Service", "principalId": "AIDAEXAMPLEUSERID"},
+        {"type": "Service", "principalId": "DynamoDB.amazonaws.com"},
+    ],
+)
+def test_remove_by_any_other_principal_is_a_hard_delete_not_a_ttl_expiry(identity: dict[str, str]) -> None:
+    (record,) = load_event("stream-ttl-removal.json")["Records"]
+    record["userIdentity"] = identity
+    change = change_from(record)
+    assert not change.removed_by_ttl
+    assert decide(change).reason is Reason.DELETED
+
+
 def test_remove_with_a_malformed_old_image_is_still_just_silent() -> None:
     (record,) = load_event("stream-ttl-removal.json")["Records"]
     record["dynamodb"]["OldImage"]["starts_at"] = {"S": "tomorrow"}

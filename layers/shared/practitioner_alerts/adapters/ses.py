@@ -14,6 +14,8 @@ from email.policy import SMTP
 from typing import TYPE_CHECKING
 
 from practitioner_alerts.adapters.aws_errors import aws_call
+from practitioner_alerts.domain.notifications import address_problem
+from practitioner_alerts.errors import PermanentError
 from practitioner_alerts.rendering import Email
 
 if TYPE_CHECKING:
@@ -48,10 +50,24 @@ class EmailGateway:
         ``tags`` come back in the configuration set's bounce and complaint events, which is how
         a bounce finds its way to the calendar's delivery log.
         """
+        # Refused here, not by SES or the MIME library: both would fail it the same way on every
+        # retry, and the library's ValueError is none of ours, so it would be retried until the
+        # dead-letter queue instead of parked, and never shown to the practitioner.
+        if problem := address_problem("email", to):
+            raise PermanentError(
+                f"sesv2.SendEmail: invalid_address: the address {problem}", code="InvalidAddress"
+            )
         message = EmailMessage()
-        message["From"] = self._sender
-        message["To"] = to
-        message["Subject"] = email.subject
+        try:
+            message["From"] = self._sender
+            message["To"] = to
+            message["Subject"] = email.subject
+        except ValueError as error:
+            # Rendering cleans subjects of line breaks, so only a bug gets here; the type only, as
+            # the message may quote the header.
+            raise PermanentError(
+                f"sesv2.SendEmail: unsendable_header ({type(error).__name__})", code="UnsendableHeader"
+            ) from error
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         request: dict[str, object] = {

@@ -8,10 +8,11 @@ FIFO queue uses as deduplication ids and the sender as idempotency keys.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from practitioner_alerts.domain.appointments import AppointmentChange
 from practitioner_alerts.domain.rule import ChangeKind
@@ -43,6 +44,30 @@ class AlertContent(BaseModel):
     verification_code: str | None = None
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# What a plain address never holds and a header would take as its end, another recipient or a
+# display name: line breaks and other control characters, spaces, separators and quotes.
+_NOT_IN_A_PLAIN_ADDRESS = re.compile(r'[\s\x00-\x1f\x7f-\x9f,;:<>()\[\]"\\]')
+
+
+def address_problem(channel: Channel, to: str) -> str | None:
+    """What is wrong with ``to`` as an address of ``channel``, without quoting it (the reason is
+    logged and parked), or None. Only the shape: whether it reaches anyone is the channel's to say.
+
+    Settings hold only addresses that were checked when entered; this guards the queue's door
+    against one written around the API, which would otherwise break the SES request the same way
+    on every retry until the dead-letter queue."""
+    if channel == "sms":
+        return None if _E164.fullmatch(to) else "is not a mobile number in E.164 form (+ and 7-15 digits)"
+    if channel == "email":
+        if _NOT_IN_A_PLAIN_ADDRESS.search(to):
+            return "holds a line break, space, separator or quote, which no plain e-mail address does"
+        local, at, domain = to.rpartition("@")
+        if not at or not local or "@" in local or "." not in domain.strip("."):
+            return "is not an e-mail address of the form name@domain"
+    return None
+
+
 class Notification(BaseModel):
     """One queue message: an alert to deliver on one channel to one address."""
 
@@ -55,6 +80,14 @@ class Notification(BaseModel):
     # Set on an SMS when the calendar also gets the alert by e-mail: if the SMS cannot go (the
     # hourly SMS cap), the practitioner still hears of it, so the SMS need not be parked.
     covered_by_email: bool = False
+
+    @field_validator("to")
+    @classmethod
+    def _an_address_of_its_channel(cls, value: str | None, info: ValidationInfo) -> str | None:
+        channel = info.data.get("channel")
+        if value is not None and channel is not None and (problem := address_problem(channel, value)):
+            raise ValueError(problem)
+        return value
 
 
 def notification_id(
