@@ -179,7 +179,7 @@ def test_a_wrong_code_is_shown_next_to_the_code_field_in_the_pages_language(
     box = verification(page, "email")
     confirm_code(page, "email", wrong)
     error = box.locator(".field-error")
-    expect(error).to_have_text("Ce n'est pas le code que nous avons envoyé. Encore 4 essais.")
+    expect(error).to_have_text("Ce n’est pas le code que nous avons envoyé. Encore 4 essais.")
     expect(page.locator("#code-email")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#code-email")).to_have_attribute("aria-describedby", "code-email-error")
     expect(page.locator("#code-email")).to_have_value(wrong)  # what was typed stays, to be corrected
