@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from practitioner_alerts.domain.appointments import Appointment, AppointmentChange
-from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide
+from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide, superseded
 
 BOOKED: dict[str, Any] = {
     "appointment_id": "apt-1",
@@ -204,3 +204,35 @@ def test_window_is_a_parameter() -> None:
     change = cancellation_at("2027-09-07T13:00:00+02:00")  # 47 h before
     assert not decide(change).alert
     assert decide(change, window=timedelta(hours=48)).alert
+
+
+# ------------------------------------------------------------------------------------------------
+# A parked alert redriven later must still tell the truth about its appointment
+# ------------------------------------------------------------------------------------------------
+START = datetime.fromisoformat(BOOKED["starts_at"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "current", "why"),
+    [
+        ("booked", appointment(), None),
+        # The same instant written with another offset is the same start.
+        ("booked", appointment(starts_at="2027-09-09T10:00:00+00:00"), None),
+        ("booked", None, "deleted since"),
+        ("booked", appointment(status="cancelled"), "cancelled since"),
+        ("rescheduled", appointment(status="cancelled"), "cancelled since"),
+        (
+            "rescheduled",
+            appointment(starts_at="2027-09-10T08:00:00+02:00"),
+            "moved since to 2027-09-10T08:00:00+02:00",
+        ),
+        ("cancelled", appointment(status="cancelled"), None),
+        ("cancelled", None, None),
+        ("cancelled", appointment(), "booked again since"),
+        ("test", None, None),
+    ],
+)
+def test_a_redriven_alert_is_held_back_when_a_later_change_made_it_untrue(
+    kind: str, current: Appointment | None, why: str | None
+) -> None:
+    assert superseded(kind, START, current) == why
