@@ -8,11 +8,13 @@ export const LOCALES = ["de", "en", "fr", "it"];
 const FALLBACK = "en";
 
 export async function loadWords(locale) {
-  const chosen = LOCALES.includes(locale) ? locale : FALLBACK;
+  // One file per language; a regional choice (en-GB, en-US) keeps its own dates and numbers.
+  const language = String(locale ?? "").split("-")[0];
+  const chosen = LOCALES.includes(language) ? language : FALLBACK;
   const response = await fetch(new URL(`./i18n/${chosen}.json`, import.meta.url));
   if (!response.ok) throw new Error(`translations for ${chosen}: HTTP ${response.status}`);
   const table = await response.json();
-  return new Words(chosen, table);
+  return new Words(chosen === language ? locale : chosen, table);
 }
 
 export class Words {

@@ -471,6 +471,23 @@ def test_the_page_speaks_the_calendars_language_and_switches_with_it(page: Page,
     expect(page.locator("#save-status")).to_have_text("Enregistré.")
 
 
+def test_english_can_be_chosen_with_british_or_american_conventions(page: Page, serve: Serve) -> None:
+    calendar = "cal-web-en-gb"
+    serve.api("PUT", "/alert-settings", calendar, {"locale": "en", "time_zone": "Europe/London"})
+    open_settings(page, serve, calendar)
+
+    page.select_option("#locale", "en-GB")
+    save(page)
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    assert serve.api("GET", "/alert-settings", calendar)[1]["locale"] == "en-GB"
+
+    page.reload()
+    page.locator("#settings-form").wait_for()
+    expect(page.locator("h1")).to_have_text("Alert settings")
+    expect(page.locator("#locale")).to_have_value("en-GB")
+    expect(page.locator("html")).to_have_attribute("lang", "en-GB")
+
+
 def test_screenshot_of_the_settings_page_in_german(page: Page, serve: Serve) -> None:
     # Imported settings (the --calendars file): both contacts count as confirmed.
     open_settings(page, serve, "cal-web-shots-de")
