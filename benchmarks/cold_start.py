@@ -4,9 +4,9 @@ What a user pays on a cold start is INIT (Lambda imports the handler module, whi
 function: see functions/*/app.py) plus the first invocation. This measures both together, for
 each of the four functions, from what `sam build` builds: the function's code directory and the
 layers unpacked into one /opt in template order (our SharedLayer, then the bundled Powertools
-layer standing in for AWS's), each run in a fresh ``python3.13 -I -S`` with nothing on its path
-but those and the runtime's boto3, and no bytecode cache but what the layers ship
-(``PYTHONDONTWRITEBYTECODE``). The layers' wheels are built for this machine so that it can
+layer standing in for AWS's), each run in a fresh ``python3.13 -I -S -B`` with nothing on its
+path but those and the runtime's boto3, and no bytecode but what the layers ship (``-B`` writes
+none). The layers' wheels are built for this machine so that it can
 import them (``PIP_PLATFORM``); Lambda's are arm64.
 
 Side by side, in the same run and alternating sample by sample: the baseline, ``import boto3``
@@ -149,7 +149,9 @@ def _without_bytecode(opt: Path, target: Path) -> Path:
 
 def _run(script: str, path: list[str], event: Path, out: Path, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(  # noqa: S603 - this interpreter, isolated, our own script
-        [sys.executable, "-I", "-S", "-c", script, json.dumps(path), str(event), str(out)],
+        # -B: nothing compiled during a sample is kept (/opt is read-only on Lambda); -I would
+        # ignore PYTHONDONTWRITEBYTECODE.
+        [sys.executable, "-I", "-S", "-B", "-c", script, json.dumps(path), str(event), str(out)],
         env=env,
         capture_output=True,
         text=True,
@@ -230,8 +232,6 @@ def _lambda_environment(function_env: dict[str, str], name: str, code: Path) -> 
         "LAMBDA_TASK_ROOT": str(code),
         "AWS_LAMBDA_FUNCTION_NAME": name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        # Nothing compiled during a sample is kept: /opt is read-only on Lambda.
-        "PYTHONDONTWRITEBYTECODE": "1",
         # X-Ray's segments go by UDP to a daemon that is not there; Lambda's runtime has one.
         "POWERTOOLS_TRACE_DISABLED": "1",
     }
