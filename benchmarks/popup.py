@@ -218,8 +218,9 @@ def measure(bookings: int = 50, rate_per_second: float = 5.0, reconnects: int = 
             feed_reads.append(time.monotonic())
 
     with (
-        clock.installed(),
         running_serve() as (aws_url, api_url, table),
+        # After serve started: moto's in-process mock gives boto3 a default session of its own.
+        clock.installed(),
         sync_playwright() as driver,
     ):
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
