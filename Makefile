@@ -12,7 +12,7 @@ PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || com
 export AWS_DEFAULT_REGION ?= eu-central-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install demo test lint typecheck template-check pytest build bench bench-smoke chaos mutate clean
+.PHONY: help install setup demo test lint typecheck template-check pytest build bench bench-smoke chaos mutate clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on the embedded local stack"
@@ -69,10 +69,16 @@ $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
 # pytest exits 5 when it collects nothing; that is not a failure of the code under test.
+# One worker per core, each taking whole test files (their module fixtures start a stack, a
+# serve or a browser once): most tests wait on a socket, a subprocess or a browser part of the time.
 pytest: $(BIN)/.installed $(SAM_VENV)/.installed $(DDB_LOCAL) $(CHROMIUM)
-	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+	$(BIN)/pytest -n auto --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
-test: lint typecheck template-check pytest bench-smoke
+# Everything to install first, side by side (downloads and builds, mostly waiting on the network).
+setup:
+	$(MAKE) -j 5 $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(DDB_LOCAL) $(CHROMIUM)
+
+test: setup lint typecheck template-check pytest bench-smoke
 
 # Side-by-side measurements: ratios measured in one run, written to bench-results.json and
 # docs/cost-model.md. They never fail a build; bench-smoke (part of `make test`) runs them with
