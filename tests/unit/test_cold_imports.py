@@ -38,6 +38,7 @@ WATCHED = [
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.event_handler.openapi.models",
 ]
 CREDENTIALS = {
     "AWS_DEFAULT_REGION": "eu-central-1",
@@ -113,6 +114,8 @@ def test_the_sender_brings_its_clients_and_idempotency(environments: dict[str, d
 def test_the_settings_api_brings_its_event_handler(environments: dict[str, dict[str, str]]) -> None:
     loaded, _ = in_lambda(environments, "SettingsApiFunction")
     assert {"boto3", "aws_lambda_powertools.event_handler"} <= loaded
+    # The OpenAPI document's models (0.1-0.2 s) are for GET /openapi.json alone.
+    assert "aws_lambda_powertools.event_handler.openapi.models" not in loaded
 
 
 def test_the_on_subscribe_handler_decides_from_claims_alone(environments: dict[str, dict[str, str]]) -> None:
