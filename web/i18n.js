@@ -24,6 +24,11 @@ export class Words {
     this.plurals = new Intl.PluralRules(locale);
   }
 
+  /** Whether this language has words for `key`. */
+  has(key) {
+    return key in this.table;
+  }
+
   /** The text for `key`, with {name} placeholders filled; a key with {one, other} is counted. */
   t(key, values = {}) {
     let text = this.table[key];

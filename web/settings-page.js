@@ -278,8 +278,7 @@ class SettingsPage {
     const general = document.getElementById("general-errors");
     for (const problem of errors) {
       const box = FIELDS.includes(problem.field) ? this.fieldBox(problem.field) : null;
-      // The API starts each message with the field's name; next to the field that is said.
-      const text = box ? problem.message.replace(`${problem.field}: `, "") : problem.message;
+      const text = this.explainFieldError(problem, Boolean(box));
       if (box) {
         const note = document.createElement("p");
         note.className = "field-error";
@@ -408,13 +407,26 @@ class SettingsPage {
     input.focus();
   }
 
+  /** A field's problem in the page's words when it has words for its reason; else the API's
+   * English sentence, without the field's name where it stands next to the field. */
+  explainFieldError(problem, nextToField) {
+    const key = `settings.field_error.${problem.reason}`;
+    if (problem.reason && this.words.has(key)) {
+      // Countries come as ISO codes; the page names them in its own language.
+      const names = new Intl.DisplayNames([this.words.locale], { type: "region" });
+      const country = (code) => names.of(String(code)) ?? String(code);
+      const details = problem.details ?? {};
+      const allowed = Array.isArray(details.allowed) ? details.allowed.map(country).join(", ") : "";
+      return this.words.t(key, { ...details, allowed, country: details.country ? country(details.country) : "" });
+    }
+    return nextToField ? problem.message.replace(`${problem.field}: `, "") : problem.message;
+  }
+
   /** The API's code errors in the page's words; the code says which, the API's text is English. */
   explainCodeError(error) {
     if (error.code === "wrong_code") {
-      // The API gives the attempts left only inside its (English) sentence.
-      const message = error.errors[0]?.message ?? "";
-      const left = /no attempts left/.test(message) ? 0 : Number(/(\d+) attempts? left/.exec(message)?.[1]);
-      const attempts = Number.isFinite(left)
+      const left = Number(error.errors[0]?.details?.attempts_left);
+      const attempts = Number.isInteger(left)
         ? ` ${left === 0 ? this.words.t("settings.code_error.no_attempts_left") : this.words.t("settings.code_error.attempts_left", { count: left })}`
         : "";
       return `${this.words.t("settings.code_error.wrong_code")}${attempts}`;

@@ -215,7 +215,12 @@ def test_unknown_time_zones_are_refused(client: ApiClient, time_zone: str) -> No
     reply = client.put(SETTINGS, {"time_zone": time_zone})
     assert reply.status == 422
     assert reply.body["errors"] == [
-        {"field": "time_zone", "message": "time_zone: is not an IANA time zone name such as Europe/Berlin"}
+        {
+            "field": "time_zone",
+            "message": "time_zone: is not an IANA time zone name such as Europe/Berlin",
+            "reason": "unknown_time_zone",  # for a page to say in its own language
+            "details": None,
+        }
     ]
 
 

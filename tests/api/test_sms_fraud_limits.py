@@ -63,7 +63,10 @@ def test_the_allowed_countries_come_from_the_deployment(stack: Stack) -> None:
     )
     with pytest.raises(ApiProblem) as refused:
         service.replace_settings("cal-a", AlertSettingsInput(alert_mobile="+4915123456789"))
-    assert "is a number of DE; SMS alerts go only to mobile numbers of CH" in refused.value.errors[0].message
+    problem = refused.value.errors[0]
+    assert "is a number of DE; SMS alerts go only to mobile numbers of CH" in problem.message
+    assert problem.reason == "sms_country_not_allowed"
+    assert problem.details == {"allowed": ["CH"], "country": "DE"}
     service.replace_settings("cal-a", AlertSettingsInput(alert_mobile="+41791234567"))
 
 

@@ -112,6 +112,9 @@ def test_five_wrong_codes_use_the_code_up(client: ApiClient, stack: Stack) -> No
     assert messages[0] == "code: is not the code that was sent; 4 attempts left"
     assert messages[3].endswith("1 attempt left")
     assert messages[4].endswith("no attempts left; request a new code")
+    # The same count as a figure, for a page that says it in another language.
+    details = [r.body["errors"][0]["details"] for r in replies]
+    assert details == [{"attempts_left": n} for n in (4, 3, 2, 1, 0)]
     # Even the right code no longer works.
     used_up = client.post(CONFIRM, {"channel": "sms", "code": code})
     assert used_up.status == 409 and used_up.body["code"] == "code_expired"

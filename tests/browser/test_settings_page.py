@@ -351,9 +351,12 @@ def test_bad_input_is_shown_next_to_its_field_and_nothing_typed_is_lost(
     page.fill("#time_zone", "Europe/Atlantis")
     save(page)
 
+    # In the calendar's language (German here), from the reason the API gives beside its English.
     mobile_error = page.locator('.field[data-field="alert_mobile"] .field-error')
-    expect(mobile_error).to_contain_text("mobile")
-    expect(page.locator('.field[data-field="time_zone"] .field-error')).to_be_visible()
+    expect(mobile_error).to_have_text("Das ist keine Mobilnummer: Eine SMS erreicht kein Festnetz.")
+    expect(page.locator('.field[data-field="time_zone"] .field-error')).to_have_text(
+        "Wählen Sie eine Zeitzone aus der Liste."
+    )
     expect(page.locator('.field[data-field="alert_email"] .field-error')).to_have_count(0)
     expect(page.locator("#alert_mobile")).to_have_attribute("aria-invalid", "true")
     # Every value is still as typed, the good and the bad.
@@ -375,6 +378,28 @@ def test_bad_input_is_shown_next_to_its_field_and_nothing_typed_is_lost(
     for name in ("sms", "email"):
         expect(verification(page, name)).to_have_attribute("data-state", "pending")
         expect(channel(page, name)).to_have_attribute("data-on", "false")
+    assert watch.errors == []
+
+
+def test_a_number_of_a_country_sms_do_not_go_to_is_refused_with_the_countries_named_in_the_pages_language(
+    page: Page, serve: Serve, watch: PageWatch
+) -> None:
+    calendar = "cal-web-sms-country"
+    serve.api("PUT", "/alert-settings", calendar, {"locale": "fr", "time_zone": "Europe/Paris"})
+    open_settings(page, serve, calendar)
+    page.fill("#alert_mobile", "+1 650 253 0000")  # a number of the United States
+    page.fill("#practitioner_name", "Dr Claire Martin www.cabinet-martin.fr")
+    save(page)
+
+    mobile_error = page.locator('.field[data-field="alert_mobile"] .field-error')
+    expect(mobile_error).to_contain_text("Pays de ce numéro\u00a0: États-Unis.")
+    expect(mobile_error).to_contain_text("Allemagne")
+    expect(mobile_error).to_contain_text("Suisse")
+    expect(mobile_error).not_to_contain_text("FR,")  # countries by name, not by code
+    expect(page.locator('.field[data-field="practitioner_name"] .field-error')).to_have_text(
+        "Le nom ne doit pas contenir d’adresse web ou e-mail."
+    )
+    expect(page.locator("#alert_mobile")).to_have_value("+1 650 253 0000")
     assert watch.errors == []
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from practitioner_alerts.domain.settings import REFUSAL_REASONS
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 LOCALES = ("de", "en", "fr", "it")
 # Keys the settings page builds from what the API answers: its codes, states and channels.
@@ -27,6 +29,8 @@ BUILT_KEYS = [
         for channel in ("sms", "email")
     ),
     *(f"settings.channel.{channel}" for channel in ("sms", "email", "in_app")),
+    # Every reason the domain refuses an entered setting for, and the request's length limit.
+    *(f"settings.field_error.{reason}" for reason in (*REFUSAL_REASONS, "string_too_long")),
 ]
 
 

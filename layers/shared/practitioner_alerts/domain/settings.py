@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 # The languages the copy is written in, one module each (rendering/languages/).
 Language = Literal["de", "en", "fr", "it"]
@@ -104,18 +105,49 @@ _PHONE_DIGITS = 5
 _JOINERS = frozenset({"\u200c", "\u200d"})
 
 
+# Why an entered setting is refused, as the settings API names it next to its English sentence
+# (`reason`), so that a page can say it in the calendar's language (web/i18n).
+REFUSAL_REASONS = (
+    "name_too_long",
+    "name_not_plain_text",
+    "name_contains_address",
+    "name_contains_phone_number",
+    "not_a_phone_number",
+    "invalid_phone_number",
+    "non_geographic_number",
+    "landline",
+    "no_sms_country",
+    "sms_country_not_allowed",
+    "invalid_email",
+    "non_ascii_local_part",
+    "unknown_time_zone",
+)
+
+
+def refused(reason: str, message: str, **details: int | str | list[str]) -> PydanticCustomError:
+    """A ValueError that pydantic reports with ``reason`` as its type, ``message`` as its text
+    and ``details`` in its context (beside the message, which fills the template's only blank,
+    so that braces in an echoed address stay as typed)."""
+    return PydanticCustomError(reason, "{message}", {"message": message, **details})
+
+
 def practitioner_name_problem(name: str) -> str | None:
     """Why ``name`` is not a practitioner's name as entered, or None."""
+    found = _name_refusal(name)
+    return None if found is None else found[1]
+
+
+def _name_refusal(name: str) -> tuple[str, str] | None:
     if len(name) > MAX_PRACTITIONER_NAME:
-        return f"must be at most {MAX_PRACTITIONER_NAME} characters"
+        return "name_too_long", f"must be at most {MAX_PRACTITIONER_NAME} characters"
     for char in name:
         category = unicodedata.category(char)
         if (category[0] == "C" or category in ("Zl", "Zp")) and char not in _JOINERS:
-            return "must be one line of plain text, without control or bidi characters"
+            return "name_not_plain_text", "must be one line of plain text, without control or bidi characters"
     if _LINK.search(name):
-        return "must not contain a web address or an e-mail address"
+        return "name_contains_address", "must not contain a web address or an e-mail address"
     if sum(char.isdigit() for char in name) >= _PHONE_DIGITS:
-        return "must not contain a phone number"
+        return "name_contains_phone_number", "must not contain a phone number"
     return None
 
 
@@ -166,17 +198,20 @@ def normalize_mobile(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as error:
-        raise ValueError("is not a phone number") from error
+        raise refused("not_a_phone_number", "is not a phone number") from error
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a valid phone number")
+        raise refused("invalid_phone_number", "is not a valid phone number")
     if phonenumbers.region_code_for_number(number) in (None, "001"):
         # Satellite (+881, +870) and other non-geographic numbers: priced like premium services.
-        raise ValueError("is a satellite or other non-geographic number; alerts go to mobile numbers only")
+        raise refused(
+            "non_geographic_number",
+            "is a satellite or other non-geographic number; alerts go to mobile numbers only",
+        )
     if phonenumbers.number_type(number) not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        raise ValueError("is not a mobile number; SMS cannot reach a landline")
+        raise refused("landline", "is not a mobile number; SMS cannot reach a landline")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -217,13 +252,14 @@ def normalize_email(raw: str, *, entered: bool = True) -> str:
     try:
         checked = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as error:
-        raise ValueError(str(error)) from error
+        raise refused("invalid_email", str(error)) from error
     if checked.ascii_email is not None:
         return str(checked.ascii_email)
     if entered:
-        raise ValueError(
+        raise refused(
+            "non_ascii_local_part",
             f"the part before the @ ({checked.local_part}) has letters outside ASCII, and e-mail cannot "
-            "be sent to such an address here; use an address whose part before the @ is plain ASCII"
+            "be sent to such an address here; use an address whose part before the @ is plain ASCII",
         )
     return str(checked.normalized)
 
@@ -250,6 +286,9 @@ def is_spam_prone(email: str) -> bool:
     """True for hotmail/outlook/live/msn in every country variant (hotmail.de, live.co.uk...)."""
     domain = email.rpartition("@")[2].lower()
     return domain.split(".", 1)[0] in SPAM_PRONE_MAILBOXES
+
+
+_NOT_A_TIME_ZONE = "is not an IANA time zone name such as Europe/Berlin"
 
 
 def _blank_to_none(value: object) -> object:
@@ -293,9 +332,11 @@ class CalendarSettings(BaseModel):
     def _a_name(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Only when entered (the API, an import): a name saved under older rules still alerts.
         if value is not None and info.context is not None:
-            problem = practitioner_name_problem(value)
-            if problem is not None:
-                raise ValueError(problem)
+            found = _name_refusal(value)
+            if found is not None:
+                reason, message = found
+                details = {"max_length": MAX_PRACTITIONER_NAME} if reason == "name_too_long" else {}
+                raise refused(reason, message, **details)
         return value
 
     @field_validator("visit_motive_in_email", mode="before")
@@ -319,11 +360,13 @@ class CalendarSettings(BaseModel):
         # Entered, only a canonical name; stored under an alias, it still alerts.
         known = canonical_time_zones() if info.context is not None else _known_time_zones()
         if value not in known:
-            raise ValueError("is not an IANA time zone name such as Europe/Berlin")
+            raise refused("unknown_time_zone", "is not an IANA time zone name such as Europe/Berlin")
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError("is not an IANA time zone name such as Europe/Berlin") from error
+            raise refused(
+                "unknown_time_zone", "is not an IANA time zone name such as Europe/Berlin"
+            ) from error
         return value
 
     @field_validator("alert_email", "verified_email")
@@ -345,7 +388,10 @@ class CalendarSettings(BaseModel):
         if info.field_name == "alert_mobile" and allowed is not None:
             problem = sms_country_problem(number, frozenset(allowed))
             if problem is not None:
-                raise ValueError(problem)
+                country = sms_country(number)
+                reason = "no_sms_country" if country is None else "sms_country_not_allowed"
+                known = {"country": country} if country else {}
+                raise refused(reason, problem, allowed=sorted(allowed), **known)
         return number
 
     def contact(self, channel: ContactChannel) -> str | None:

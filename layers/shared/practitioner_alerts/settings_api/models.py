@@ -7,7 +7,8 @@ detector and the local ``--calendars`` file accept exactly the same values.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -178,7 +179,32 @@ class AlertRead(BaseModel):
 
 class FieldProblem(BaseModel):
     field: str
+    # English, starting with the field's name.
     message: str
+    # What is wrong, for a page to say in its own words: one of the settings' refusal reasons
+    # (domain/settings.py, REFUSAL_REASONS), wrong_code or code_format for a one-time code, or
+    # pydantic's error type (string_too_long, missing, ...) for a request's shape. None when the
+    # message is all there is.
+    reason: str | None = None
+    # The figures that sentence needs: max_length, allowed (countries), country, attempts_left.
+    details: dict[str, int | str | list[str]] | None = None
+
+    @classmethod
+    def from_validation(cls, name: str, detail: Mapping[str, Any]) -> FieldProblem:
+        """One pydantic error detail, located at ``name``."""
+        message = str(detail.get("msg", "is not valid")).removeprefix("Value error, ")
+        reason = str(detail.get("type", "value_error"))
+        details = {
+            key: value
+            for key, value in (detail.get("ctx") or {}).items()
+            if key != "message" and isinstance(value, int | str | list) and not isinstance(value, bool)
+        }
+        return cls(
+            field=name,
+            message=f"{name}: {message}",
+            reason=None if reason == "value_error" else reason,
+            details=details or None,
+        )
 
 
 class Problem(BaseModel):

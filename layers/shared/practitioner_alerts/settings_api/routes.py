@@ -315,9 +315,7 @@ def _request_problem(detail: Mapping[str, Any]) -> FieldProblem:
         location = location[1:]
     if all(part.isdigit() for part in location):  # ("body", 1): the body is not JSON at all
         location = ["body"]
-    name = ".".join(location) or "body"
-    message = str(detail.get("msg", "is not valid")).removeprefix("Value error, ")
-    return FieldProblem(field=name, message=f"{name}: {message}")
+    return FieldProblem.from_validation(".".join(location) or "body", detail)
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:

@@ -116,8 +116,7 @@ def field_problems(error: ValidationError, *, skip: tuple[str, ...] = ()) -> lis
     for detail in error.errors():
         location = [str(part) for part in detail["loc"] if str(part) not in skip]
         name = ".".join(location) or (skip[0] if skip else "request")
-        message = detail["msg"].removeprefix("Value error, ")
-        problems.append(FieldProblem(field=name, message=f"{name}: {message}"))
+        problems.append(FieldProblem.from_validation(name, detail))
     return problems
 
 
@@ -360,7 +359,9 @@ class SettingsService:
     def confirm_code(self, calendar_id: str, channel: ContactChannel, raw_code: str) -> SettingsReply:
         code = typed_code(raw_code)
         if code is None:
-            problem = FieldProblem(field="code", message="code: must be the 6 digits from the message")
+            problem = FieldProblem(
+                field="code", message="code: must be the 6 digits from the message", reason="code_format"
+            )
             raise ApiProblem(422, "invalid_request", "The request is not valid.", [problem])
         read = self.settings.read(calendar_id)
         settings = read.current
@@ -381,7 +382,12 @@ class SettingsService:
                 if left
                 else "no attempts left; request a new code"
             )
-            problem = FieldProblem(field="code", message=f"code: is not the code that was sent; {hint}")
+            problem = FieldProblem(
+                field="code",
+                message=f"code: is not the code that was sent; {hint}",
+                reason="wrong_code",
+                details={"attempts_left": left},
+            )
             raise ApiProblem(422, "wrong_code", "The code does not match.", [problem])
         for _attempt in range(_WRITE_ATTEMPTS):
             proven = settings.model_copy(update={_PROOF_FIELD[channel]: contact})
