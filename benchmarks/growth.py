@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import itertools
 import json
 import multiprocessing
 import resource
@@ -32,8 +33,9 @@ import tempfile
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ TEMPLATE_CHANGES = 1000
 SENDER_FULL_UP_TO = 20_000
 # What makes a calendar hot: bookings an hour, against the platform's 1,000 changes a second.
 HOT_BOOKINGS_PER_HOUR = 300
+WARM_UP = 10**6  # copy number of the warm-up's appointments, far from any measured one
 PLATFORM_CHANGES_PER_HOUR = 1000 * 3600
 
 
@@ -54,10 +57,13 @@ PLATFORM_CHANGES_PER_HOUR = 1000 * 3600
 class Mix:
     calendars: int  # the national population
     hot: int  # how many of them are hot
+    share: float | None = None  # of all changes going to the hot ones; None: as HOT_BOOKINGS_PER_HOUR says
 
     @property
     def hot_share(self) -> float:
         """Share of all changes that go to the hot calendars together."""
+        if self.share is not None:
+            return self.share
         return self.hot * HOT_BOOKINGS_PER_HOUR / PLATFORM_CHANGES_PER_HOUR
 
 
@@ -68,7 +74,7 @@ def calendar_for(base: str, appointment: str, replica: int, mix: Mix, bases: int
     """The calendar of ``appointment``'s copy number ``replica``: stable for the appointment, a
     copy of its workload calendar ``base``, or one of the hot ones."""
     draw = zlib.crc32(f"{appointment}/{replica}".encode())
-    if draw % 1_000_000 < mix.hot_share * 1_000_000:
+    if draw % 1_000_000 < mix.hot_share * 1_000_000 or mix.hot_share >= 1:
         return f"hot-{draw % mix.hot}"
     return f"{base}~{draw % max(1, mix.calendars // bases)}"
 
@@ -107,6 +113,13 @@ class CountingAws(FakeAwsClient):
         self.by_call[f"{operation}@{table}" if table else operation] += 1
         if operation == "BatchGetItem":
             self.settings_keys += sum(len(r["Keys"]) for r in params["RequestItems"].values())
+
+    def reset(self) -> None:
+        """Forget what was counted (after a warm-up)."""
+        self.calls.clear()
+        self.by_call.clear()
+        self.requests.clear()
+        self.settings_keys = 0
 
     def queued(self) -> list[dict[str, Any]]:
         """The entries sent with SendMessageBatch since the last call; requests are dropped."""
@@ -150,11 +163,16 @@ class Template:
             hot_base=hot_base,
         )
 
-    def changes(self, count: int, mix: Mix) -> Iterator[dict[str, Any]]:
+    def changes(
+        self, count: int, mix: Mix, hot_share: float | None = None, first_copy: int = 0
+    ) -> Iterator[dict[str, Any]]:
         """``count`` stream records: the template's, copy after copy, each copy its own."""
         bases = len({c.partition("~")[0] for c in self.stored})
+        if hot_share is not None:
+            mix = replace(mix, share=hot_share)
         for index in range(count):
             replica, at = divmod(index, len(self.records))
+            replica += first_copy
             appointment = self.appointments[at]
             text = self.records[at].replace(f'"{appointment}"', f'"{appointment}-r{replica}"')
             for calendar in self.calendars[at]:
@@ -236,6 +254,9 @@ def run_detector(template_path: str, changes: int, mix: Mix, queued_path: str, s
     aws = CountingAws(_population(template))
     with cpu.lambda_like_logging(), open(queued_path, "w", encoding="utf-8") as queued:
         detector, _ = cpu.build_detector([], aws=aws)
+        # A warm environment: one batch of other appointments first, then nothing of it counts.
+        detector.handle({"Records": list(template.changes(STREAM_BATCH, mix, first_copy=WARM_UP))}, None)
+        aws.reset()
         _validated_settings.cache_clear()
         baseline = _rss_mb()
         spent = 0.0
@@ -288,10 +309,16 @@ def run_sender(template_path: str, queued_path: str, sample: int) -> FunctionRun
             settings=CalendarSettingsTable(aws, cpu.SETTINGS_TABLE),  # type: ignore[arg-type]
             push=push,
         )
+        lines = iter(queued)
+        first = next(lines, None)
+        if first is not None:  # a warm environment: the first batch once before, uncounted
+            sender.handle({"Records": cpu.queue_records(json.loads(first))}, None)
+        aws.reset()
+        push.events.clear()
         _validated_settings.cache_clear()
         baseline = _rss_mb()
         spent = 0.0
-        for line in queued:
+        for line in itertools.chain([first] if first is not None else [], lines):
             event = {"Records": cpu.queue_records(json.loads(line))}
             begun = time.thread_time()
             response = sender.handle(event, None)
@@ -310,6 +337,18 @@ def run_sender(template_path: str, queued_path: str, sample: int) -> FunctionRun
         seconds=time.perf_counter() - started,
         pushes=float(sum(push.events.values()) * sample),
     )
+
+
+def service_call(call: str) -> str:
+    """``put_item@feed`` or ``PutItem@feed`` -> ``dynamodb.PutItem``: the name AWS bills."""
+    operation = call.partition("@")[0]
+    if "_" in operation or operation.islower():
+        operation = "".join(part.title() for part in operation.split("_"))
+    if operation == "Publish":
+        return "sns.Publish"
+    if operation == "SendEmail":
+        return "sesv2.SendEmail"
+    return f"{'sqs' if 'Message' in operation else 'dynamodb'}.{operation}"
 
 
 def _calendar_of(record: dict[str, Any]) -> str:
@@ -331,75 +370,227 @@ class Growth:
         """CPU per change at the largest size over the smallest (goal ≤ 1.2)."""
         return growth_ratio(self.table, "cpu_ms_per_change")
 
+    @property
+    def noise(self) -> float:
+        """How far the smallest size's two runs (first and last) differ, relative to their mean."""
+        smallest = min(row["changes"] for row in self.table)
+        runs = [row["cpu_ms_per_change"] for row in self.table if row["changes"] == smallest]
+        return round((max(runs) - min(runs)) / (sum(runs) / len(runs)), 3)
+
 
 def growth_ratio(table: list[dict[str, Any]], key: str) -> float:
-    """``key`` at the largest size divided by ``key`` at the smallest."""
-    ordered = sorted(table, key=lambda row: row["changes"])
-    first, last = ordered[0][key], ordered[-1][key]
-    return round(last / first, 3) if first else float("nan")
+    """``key`` at the largest size divided by ``key`` at the smallest; where the smallest ran
+    more than once (before and after the others, to bracket a machine whose load drifts), by
+    their mean."""
+    smallest = min(row["changes"] for row in table)
+    largest = max(row["changes"] for row in table)
+    first = [row[key] for row in table if row["changes"] == smallest]
+    last = [row[key] for row in table if row["changes"] == largest]
+    base = sum(first) / len(first)
+    return round((sum(last) / len(last)) / base, 3) if base else float("nan")
 
 
 def super_linear_steps(table: list[dict[str, Any]], tolerance: float = 0.2) -> list[str]:
-    """The per-change figures that grow by more than ``tolerance`` from one size to the next."""
+    """The per-change figures that grow by more than ``tolerance`` from one size to the next
+    (a size that ran twice counts with its mean)."""
     keys = ("cpu_ms_per_change", "aws_calls_per_change", "settings_reads_per_change")
-    ordered = sorted(table, key=lambda row: row["changes"])
+    by_size: dict[int, list[dict[str, Any]]] = {}
+    for row in table:
+        by_size.setdefault(row["changes"], []).append(row)
+
+    def mean(size: int, key: str) -> float:
+        return round(sum(row[key] for row in by_size[size]) / len(by_size[size]), 4)
+
+    sizes = sorted(by_size)
     steps = []
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for smaller, larger in itertools.pairwise(sizes):
         for key in keys:
-            if before[key] and after[key] / before[key] > 1 + tolerance:
-                steps.append(
-                    f"{key} {before[key]:g} -> {after[key]:g} from {before['changes']:,} to "
-                    f"{after['changes']:,} changes"
-                )
+            before, after = mean(smaller, key), mean(larger, key)
+            if before and after / before > 1 + tolerance:
+                steps.append(f"{key} {before:g} -> {after:g} from {smaller:,} to {larger:,} changes")
     return steps
 
 
-def measure(sizes: tuple[int, ...], mix: Mix = NATIONAL, template_changes: int = TEMPLATE_CHANGES) -> Growth:
-    template = Template.from_workload(template_changes)
+def _in_a_fresh_interpreter[R](function: Callable[..., R], *args: Any) -> R:
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _here[R](function: Callable[..., R], *args: Any) -> R:
+    return function(*args)
+
+
+def measure(
+    sizes: tuple[int, ...],
+    mix: Mix = NATIONAL,
+    template: Template | None = None,
+    *,
+    isolated: bool = True,
+) -> Growth:
+    """Each size through the detector, then the sender. ``isolated`` (the default) runs each
+    function and size in a fresh interpreter, as each function has its own on Lambda, so that its
+    peak RSS and caches are its own; without it (the smoke run) all run here, in seconds."""
+    template = template or Template.from_workload(TEMPLATE_CHANGES)
+    run = _in_a_fresh_interpreter if isolated else _here
     results = []
     with tempfile.TemporaryDirectory() as scratch:
-        path, queued = Path(scratch) / "template.json", str(Path(scratch) / "queued.jsonl")
-        path.write_text(json.dumps(asdict(template)), "utf-8")
-        # A fresh interpreter per function and size, as each function has its own on Lambda: its
-        # peak RSS and its caches are that size's and that function's alone.
-        context = multiprocessing.get_context("spawn")
-        for size in sizes:
+        path, queued = str(Path(scratch) / "template.json"), str(Path(scratch) / "queued.jsonl")
+        Path(path).write_text(json.dumps(asdict(template)), "utf-8")
+        # The smallest size runs again at the end: the machine's load drifts over minutes, and
+        # the ratio is taken against the mean of the two runs that bracket the others.
+        for size in (*sizes, min(sizes)):
             sample = max(1, size // SENDER_FULL_UP_TO)
-            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-                detector = pool.submit(run_detector, str(path), size, mix, queued, sample).result()
-            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-                sender = pool.submit(run_sender, str(path), queued, sample).result()
-            results.append(SizeResult(size, sample, detector, sender))
+            detector = run(run_detector, path, size, mix, queued, sample)
+            results.append(SizeResult(size, sample, detector, run(run_sender, path, queued, sample)))
     return Growth(mix, tuple(results))
 
 
 def describe(growth: Growth) -> str:
-    columns = (
-        ("changes", "changes", "{:,}"),
-        ("calendars_seen", "calendars", "{:,}"),
-        ("cpu_ms_per_change", "CPU ms/chg", "{:.4f}"),
-        ("detector_cpu_ms_per_change", "det ms/chg", "{:.4f}"),
-        ("sender_cpu_ms_per_message", "snd ms/msg", "{:.4f}"),
-        ("aws_calls_per_change", "AWS/chg", "{:.3f}"),
-        ("settings_reads_per_change", "settings/chg", "{:.3f}"),
-        ("settings_keys_per_change", "keys/chg", "{:.3f}"),
-        ("validation_hit_rate", "valid. hits", "{:.1%}"),
-        ("detector_peak_rss_mb", "det. MB", "{:.0f}"),
-        ("detector_rss_growth_mb", "det. +MB", "{:.0f}"),
-        ("sender_peak_rss_mb", "snd. MB", "{:.0f}"),
-        ("sender_rss_growth_mb", "snd. +MB", "{:.0f}"),
-        ("sender_sample", "sample", "1/{}"),
-    )
-    lines = [
+    header = (
         f"growth over {growth.mix.calendars:,} calendars ({growth.mix.hot} hot at "
-        f"{HOT_BOOKINGS_PER_HOUR} bookings an hour)",
-        "".join(f"{title:>13}" for _, title, _ in columns),
-    ]
-    for row in growth.table:
-        lines.append("".join(f"{fmt.format(row[key]):>13}" for key, _, fmt in columns))
-    lines.append(f"growth_cpu_ratio {growth.cpu_ratio:.3f} (CPU per change, largest size / smallest; goal ≤ 1.2)")
-    steps = super_linear_steps(growth.table)
+        f"{HOT_BOOKINGS_PER_HOUR} bookings an hour)"
+    )
+    return header + "\n" + describe_table(growth.table, growth.cpu_ratio)
+
+
+COLUMNS = (
+    ("changes", "changes", "{:,}"),
+    ("calendars_seen", "calendars", "{:,}"),
+    ("cpu_ms_per_change", "CPU ms/chg", "{:.4f}"),
+    ("detector_cpu_ms_per_change", "det ms/chg", "{:.4f}"),
+    ("sender_cpu_ms_per_message", "snd ms/msg", "{:.4f}"),
+    ("aws_calls_per_change", "AWS/chg", "{:.3f}"),
+    ("settings_reads_per_change", "settings/chg", "{:.3f}"),
+    ("settings_keys_per_change", "keys/chg", "{:.3f}"),
+    ("validation_hit_rate", "valid. hits", "{:.1%}"),
+    ("detector_peak_rss_mb", "det. MB", "{:.0f}"),
+    ("detector_rss_growth_mb", "det. +MB", "{:.0f}"),
+    ("sender_peak_rss_mb", "snd. MB", "{:.0f}"),
+    ("sender_rss_growth_mb", "snd. +MB", "{:.0f}"),
+    ("sender_sample", "sample", "1/{}"),
+)
+
+
+def describe_table(table: list[dict[str, Any]], cpu_ratio: float) -> str:
+    """The growth table as `make bench` prints it, with the ratio and any super-linear step."""
+    lines = ["".join(f"{title:>13}" for _, title, _ in COLUMNS)]
+    lines += ["".join(f"{fmt.format(row[key]):>13}" for key, _, fmt in COLUMNS) for row in table]
+    lines.append(
+        f"growth_cpu_ratio {cpu_ratio:.3f} "
+        "(CPU per change, largest size / the smallest's two runs; goal ≤ 1.2)"
+    )
+    steps = super_linear_steps(table)
     lines.append("super-linear steps: " + ("; ".join(steps) if steps else "none above 20%"))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class HotHour:
+    """One hot calendar's busiest hour through the detector and the sender, with the template's
+    SMS cap and a clock that walks through the hour, one booking after another."""
+
+    bookings: int  # alerting changes in the hour
+    sms_only: bool  # the calendar has no e-mail address to fall back to
+    cap_segments: int  # SmsPerCalendarPerHour
+    sms_wanted: int  # SMS notifications queued
+    sms_sent: int
+    segments_sent: int
+    sms_covered_by_email: int  # over the cap, the e-mail carries the alert
+    sms_parked: int  # over the cap with no e-mail: to the dead-letter queue with a reason
+    emails: int
+    feed_entries: int
+    pushes: int
+    message_groups: int  # distinct MessageGroupIds among the hour's messages
+    most_in_a_group: int
+    cap_reached_minute: float | None  # minute of the hour when the first SMS did not go
+
+
+def hot_hour(template: Template, bookings: int = HOT_BOOKINGS_PER_HOUR, *, sms_only: bool = False) -> HotHour:
+    from benchmarks.cost_model import abuse_limits  # noqa: PLC0415 - reads the template
+    from practitioner_alerts.rendering.sms import count_segments  # noqa: PLC0415
+
+    item = dict(template.stored[template.hot_base])
+    if sms_only:
+        for name in ("alert_email", "verified_email"):
+            item.pop(name, None)
+    stored = {"hot": item}
+    aws = CountingAws({cpu.SETTINGS_TABLE: ClonedSettings(stored, "hot")})
+    cap = abuse_limits().sms_segments_per_calendar_per_hour
+    hour = datetime(2027, 9, 27, 9, tzinfo=UTC)  # a Monday morning
+    now = [hour]
+    push = CountingPush()
+    alerts: list[list[dict[str, Any]]] = []
+    with cpu.lambda_like_logging():
+        detector, _ = cpu.build_detector([], aws=aws)
+        # Only online bookings: what a vaccination centre's hot hour is made of.
+        changes = (
+            r
+            for r in template.changes(10 * bookings, Mix(calendars=1, hot=1), hot_share=1.0)
+            if r["eventName"] == "INSERT"
+        )
+        for record in changes:
+            detector.handle({"Records": [record]}, None)
+            if entries := aws.queued():
+                alerts.append(entries)
+            if len(alerts) == bookings:
+                break
+        sender, _ = cpu.build_sender(
+            aws,
+            sms_per_calendar_per_hour=cap,
+            settings=CalendarSettingsTable(aws, cpu.SETTINGS_TABLE),  # type: ignore[arg-type]
+            push=push,
+            clock=lambda: now[0],
+        )
+        groups: Counter[str] = Counter()
+        sent = segments = parked = emails = feed = wanted = 0
+        first_refusal: float | None = None
+        for index, entries in enumerate(alerts):
+            now[0] = hour + timedelta(seconds=index * 3600 / len(alerts))
+            groups.update(entry["MessageGroupId"] for entry in entries)
+            sms = sum(1 for e in entries if e["MessageAttributes"]["channel"]["StringValue"] == "sms")
+            wanted += sms
+            aws.requests.clear()
+            assert sender.handle({"Records": cpu.queue_records(entries)}, None) == {"batchItemFailures": []}
+            published = [p for op, p in aws.requests if op == "Publish"]
+            sent += len(published)
+            segments += sum(count_segments(str(p["Message"])).segments for p in published)
+            emails += sum(1 for op, _ in aws.requests if op == "SendEmail")
+            feed += sum(1 for op, p in aws.requests if op == "put_item" and p["TableName"] == cpu.FEED_TABLE)
+            parked += sum(
+                1 for op, p in aws.requests if op == "send_message" and p["QueueUrl"] == cpu.DLQ_URL
+            )
+            if first_refusal is None and len(published) < sms:
+                first_refusal = index * 60 / len(alerts)
+    return HotHour(
+        bookings=len(alerts),
+        sms_only=sms_only,
+        cap_segments=cap,
+        sms_wanted=wanted,
+        sms_sent=sent,
+        segments_sent=segments,
+        sms_covered_by_email=wanted - sent - parked,
+        sms_parked=parked,
+        emails=emails,
+        feed_entries=feed,
+        pushes=sum(push.events.values()),
+        message_groups=len(groups),
+        most_in_a_group=max(groups.values(), default=0),
+        cap_reached_minute=first_refusal,
+    )
+
+
+def describe_hot(hours: list[HotHour]) -> str:
+    lines = [
+        f"a hot calendar's hour ({hours[0].bookings} online bookings, cap {hours[0].cap_segments} segments)"
+    ]
+    for h in hours:
+        when = "never" if h.cap_reached_minute is None else f"minute {h.cap_reached_minute:.0f}"
+        lines.append(
+            f"  {'SMS only' if h.sms_only else 'SMS + e-mail'}: {h.sms_sent}/{h.sms_wanted} SMS sent "
+            f"({h.segments_sent} segments), cap reached {when}; {h.sms_covered_by_email} carried by e-mail, "
+            f"{h.sms_parked} parked; {h.emails} e-mails, {h.feed_entries} feed entries, {h.pushes} pushes; "
+            f"{h.message_groups} FIFO groups, at most {h.most_in_a_group} messages in one"
+        )
     return "\n".join(lines)
 
 
@@ -408,7 +599,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--calendars", type=int, default=NATIONAL.calendars)
     parser.add_argument("--hot", type=int, default=NATIONAL.hot)
+    parser.add_argument("--hot-only", action="store_true", help="only a hot calendar's hour")
     args = parser.parse_args(argv)
+    if args.hot_only:
+        template = Template.from_workload(TEMPLATE_CHANGES)
+        print(describe_hot([hot_hour(template), hot_hour(template, sms_only=True)]))
+        return 0
     growth = measure(tuple(int(s) for s in args.sizes.split(",")), Mix(args.calendars, args.hot))
     print(describe(growth))
     return 0
