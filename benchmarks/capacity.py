@@ -16,10 +16,12 @@ the backlog drains at ``C - λ_sustained`` (never, if that is not positive).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -474,7 +476,7 @@ def section(inputs: CapacityInputs) -> list[str]:
     infra, messages = monthly_usd(inputs)
     binding = sorted((s for s in all_stages if s.binds_at < SUSTAINED), key=lambda s: s.binds_at)
     out = [
-        f"## Capacity at {SUSTAINED:,.0f} changes a second",
+        f"{SECTION_TITLE} {SUSTAINED:,.0f} changes a second",
         "",
         f"Sustained {SUSTAINED:,.0f} appointment changes a second, with a {BURST_SECONDS / 60:.0f}-minute "
         f"burst at {BURST:,.0f}. Per-change figures measured on {inputs.measured_on} by `make bench` "
@@ -662,6 +664,7 @@ def hot_section(inputs: CapacityInputs) -> list[str]:
 
 
 INPUTS_MARK = "<!-- capacity-inputs "
+SECTION_TITLE = "## Capacity at"
 
 
 def inputs_in(doc: str) -> CapacityInputs | None:
@@ -671,3 +674,32 @@ def inputs_in(doc: str) -> CapacityInputs | None:
         return None
     text = doc[start + len(INPUTS_MARK) : doc.index(" -->", start)]
     return CapacityInputs.from_json(text)
+
+
+def rewrite(path: Path) -> bool:
+    """Regenerate the capacity section of a generated doc from the inputs it carries (after a
+    change to this model); False when the doc has none (run `make bench`)."""
+    text = path.read_text("utf-8")
+    inputs = inputs_in(text)
+    if inputs is None:
+        return False
+    head = text[: text.index(SECTION_TITLE)]
+    path.write_bytes((head + "\n".join(section(inputs)).rstrip("\n") + "\n").encode("utf-8"))
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.cost_model import DEFAULT_DOC  # noqa: PLC0415 - imports this module
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
+    args = parser.parse_args(argv)
+    if not rewrite(args.doc):
+        print(f"{args.doc} carries no capacity inputs: run make bench")
+        return 1
+    print(f"rewrote the capacity section of {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
