@@ -278,19 +278,7 @@ def run_detector(template_path: str, changes: int, mix: Mix, queued_path: str, s
                 batches += 1
                 if batches % sample == 0:
                     queued.write(json.dumps(entries) + "\n")
-        info = _validated_settings.cache_info()
-    return FunctionRun(
-        cpu_ms=spent * 1000,
-        calls={k: float(v) for k, v in sorted(aws.by_call.items())},
-        settings_keys=aws.settings_keys,
-        validation_hits=info.hits,
-        validation_misses=info.misses,
-        baseline_rss_mb=baseline,
-        peak_rss_mb=_rss_mb(),
-        seconds=time.perf_counter() - started,
-        messages=messages,
-        calendars_seen=len(seen - {""}),
-    )
+    return _function_run(aws, spent, 1, baseline, started, messages=messages, calendars_seen=len(seen - {""}))
 
 
 def run_sender(template_path: str, queued_path: str, sample: int) -> FunctionRun:
@@ -325,17 +313,26 @@ def run_sender(template_path: str, queued_path: str, sample: int) -> FunctionRun
             spent += time.thread_time() - begun
             assert response == {"batchItemFailures": []}, response
             aws.requests.clear()
-        info = _validated_settings.cache_info()
+    return _function_run(
+        aws, spent, sample, baseline, started, pushes=float(sum(push.events.values()) * sample)
+    )
+
+
+def _function_run(
+    aws: CountingAws, cpu_s: float, sample: int, baseline_mb: float, started: float, **extra: Any
+) -> FunctionRun:
+    """What ``aws`` counted and the validation cache saw, CPU and calls scaled by ``sample``."""
+    info = _validated_settings.cache_info()
     return FunctionRun(
-        cpu_ms=spent * 1000 * sample,
+        cpu_ms=cpu_s * 1000 * sample,
         calls={k: float(v * sample) for k, v in sorted(aws.by_call.items())},
         settings_keys=aws.settings_keys,
         validation_hits=info.hits,
         validation_misses=info.misses,
-        baseline_rss_mb=baseline,
+        baseline_rss_mb=baseline_mb,
         peak_rss_mb=_rss_mb(),
         seconds=time.perf_counter() - started,
-        pushes=float(sum(push.events.values()) * sample),
+        **extra,
     )
 
 

@@ -11,8 +11,8 @@ import pytest
 from benchmarks import capacity
 from benchmarks.cost_model import (
     DEFAULT_DOC,
-    TEMPLATE,
     PRICES,
+    TEMPLATE,
     CostInputs,
     FunctionUsage,
     abuse_limits,
