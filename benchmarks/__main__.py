@@ -288,6 +288,18 @@ def capacity_inputs(
     )
 
 
+def settings_hit_rates(template: growth.Template, changes: int) -> tuple[tuple[str, float], ...]:
+    """The detector's settings cache over ``changes``: as deployed (no time to live) and with a
+    minute's, for 100,000 calendars and for 200, one warm environment taking 250 changes a
+    second (1,000 over a shard's four concurrent batches)."""
+    out = []
+    for mix, population in ((growth.NATIONAL, "100,000 calendars"), (growth.Mix(200, 1), "200 calendars")):
+        for ttl, cache in ((0, "as deployed (no time to live)"), (60, "with a 60 s time to live")):
+            rate = growth.settings_hit_rate(template, changes, mix, ttl_seconds=ttl, changes_per_second=250)
+            out.append((f"{population}, {cache}", rate))
+    return tuple(out)
+
+
 def _cost_key(call: str) -> str:
     """``dynamodb.PutItem@IdempotencyTable`` -> ``dynamodb.PutItem@idempotency``."""
     name, _, table = call.partition("@")
@@ -332,7 +344,15 @@ def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
     results["growth_cpu_ratio"] = grown.cpu_ratio
     results["growth_noise"] = grown.noise
     hot = [growth.hot_hour(template, sizes.hot_bookings, sms_only=only) for only in (False, True)]
-    planned = capacity_inputs(grown, economy, timing, inputs, memory_mb=max(memory.values()), hot=hot)
+    hit_rates = settings_hit_rates(template, max(sizes.growth))
+    results["settings_hit_rate"] = dict(hit_rates)
+    planned = replace(
+        capacity_inputs(grown, economy, timing, inputs, memory_mb=max(memory.values()), hot=hot),
+        growth=tuple(grown.table),
+        growth_cpu_ratio=grown.cpu_ratio,
+        growth_noise=grown.noise,
+        settings_hit_rates=hit_rates,
+    )
     cost_model.write_doc(inputs, report, doc, capacity=planned)
     results["layer_mb"] = layer["layer_mb"]
     # PowertoolsLayer=bundled (sam local invoke without an AWS account): we ship Powertools too.

@@ -481,6 +481,43 @@ def describe_table(table: list[dict[str, Any]], cpu_ratio: float) -> str:
     return "\n".join(lines)
 
 
+class _KeyCounter:
+    """A settings table that counts the keys asked for and has every calendar."""
+
+    def __init__(self) -> None:
+        self.keys = 0
+
+    def get_many(self, calendar_ids: Any) -> dict[str, Any]:
+        wanted = list(calendar_ids)
+        self.keys += len(wanted)
+        return dict.fromkeys(wanted, True)
+
+
+def settings_hit_rate(
+    template: Template, changes: int, mix: Mix, *, ttl_seconds: float, changes_per_second: float
+) -> float:
+    """Share of records whose settings the detector's cache already held (the batch's own read
+    shares a key between records, and a time to live keeps it for later batches), for one warm
+    environment getting ``changes_per_second``: 1 - keys read / records. Each change draws its
+    calendar on its own: one appointment's changes are hours apart, beyond any time to live."""
+    from practitioner_alerts.adapters.dynamodb import CachedCalendarSettings  # noqa: PLC0415
+
+    now = [0.0]
+    table = _KeyCounter()
+    cache = CachedCalendarSettings(table, ttl_seconds=ttl_seconds, clock=lambda: now[0])  # type: ignore[arg-type]
+    bases = len({c.partition("~")[0] for c in template.stored})
+    batch: list[str] = []
+    for index in range(changes):
+        replica, at = divmod(index, len(template.records))
+        own = f"{template.appointments[at]}#{at}"
+        batch += [calendar_for(c, own, replica, mix, bases) for c in template.calendars[at][:1]]
+        if len(batch) == STREAM_BATCH or index == changes - 1:
+            now[0] = index / changes_per_second
+            cache.get_many(batch)
+            batch = []
+    return round(1 - table.keys / changes, 4)
+
+
 @dataclass(frozen=True)
 class HotHour:
     """One hot calendar's busiest hour through the detector and the sender, with the template's

@@ -300,7 +300,11 @@ def test_every_quota_has_its_date_and_source_in_the_section() -> None:
 
 
 def test_the_capacity_inputs_survive_the_doc() -> None:
-    inputs = _capacity_inputs(hot_hours=({"bookings": 300, "sms_only": False},))
+    inputs = _capacity_inputs(
+        hot_hours=({"bookings": 300, "sms_only": False},),
+        growth=({"changes": 1000, "cpu_ms_per_change": 2.0},),
+        settings_hit_rates=(("100,000 calendars", 0.01),),
+    )
     doc = "\n".join(["# anything", *[f"<!-- capacity-inputs {inputs.to_json()} -->"]])
 
     assert capacity.inputs_in(doc) == inputs
