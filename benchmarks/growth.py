@@ -371,7 +371,7 @@ class Growth:
     def noise(self) -> float:
         """How far the smallest size's two runs (first and last) differ, relative to their mean."""
         smallest = min(row["changes"] for row in self.table)
-        runs = [row["cpu_ms_per_change"] for row in self.table if row["changes"] == smallest]
+        runs = [float(row["cpu_ms_per_change"]) for row in self.table if row["changes"] == smallest]
         return round((max(runs) - min(runs)) / (sum(runs) / len(runs)), 3)
 
 
@@ -396,7 +396,7 @@ def super_linear_steps(table: list[dict[str, Any]], tolerance: float = 0.2) -> l
         by_size.setdefault(row["changes"], []).append(row)
 
     def mean(size: int, key: str) -> float:
-        return round(sum(row[key] for row in by_size[size]) / len(by_size[size]), 4)
+        return round(sum(float(row[key]) for row in by_size[size]) / len(by_size[size]), 4)
 
     sizes = sorted(by_size)
     steps = []
