@@ -14,6 +14,7 @@ from benchmarks.growth import (
     Template,
     calendar_for,
     growth_ratio,
+    hot_hour,
     service_call,
     super_linear_steps,
 )
@@ -129,3 +130,35 @@ def test_a_per_change_figure_that_grows_is_named_and_a_flat_one_is_not() -> None
 )
 def test_a_stand_in_call_is_named_as_aws_bills_it(call: str, billed: str) -> None:
     assert service_call(call) == billed
+
+
+def _hot_template() -> Template:
+    from practitioner_alerts.adapters.dynamodb import to_item  # noqa: PLC0415
+    from practitioner_alerts.domain.settings import CalendarSettings  # noqa: PLC0415
+
+    booking = json.loads((EVENTS / "stream-online-booking.json").read_text("utf-8"))["Records"][0]
+    settings = CalendarSettings(
+        calendar_id="cal-dr-weber",
+        locale="de",
+        time_zone="Europe/Berlin",
+        alert_email="praxis.weber@example.com",
+        verified_email="praxis.weber@example.com",
+        alert_mobile="+4915123456789",
+        verified_mobile="+4915123456789",
+    )
+    stored = {"cal-dr-weber": to_item(settings.model_dump())}
+    return Template([json.dumps(booking)], ["apt-1001"], [["cal-dr-weber"]], stored, "cal-dr-weber")
+
+
+@pytest.mark.parametrize("sms_only", [False, True])
+def test_a_hot_calendar_gets_sms_up_to_the_cap_and_every_alert_in_its_feed(sms_only: bool) -> None:
+    hour = hot_hour(_hot_template(), bookings=40, sms_only=sms_only)
+
+    assert hour.bookings == 40 and hour.sms_wanted == 40
+    assert hour.sms_sent == hour.segments_sent == hour.cap_segments  # one segment each, up to the cap
+    assert hour.cap_reached_minute == pytest.approx(60 * hour.cap_segments / 40)
+    over = 40 - hour.cap_segments
+    assert (hour.sms_parked, hour.sms_covered_by_email) == ((over, 0) if sms_only else (0, over))
+    assert hour.emails == (0 if sms_only else 40)
+    assert hour.feed_entries == hour.pushes == 40
+    assert hour.most_in_a_group == 1  # each booking its own FIFO groups
