@@ -113,6 +113,11 @@ FIGURES: list[tuple[str, str, Callable[[], int]]] = [
         lambda: parameter_default("StreamParallelizationFactor"),
     ),
     (
+        "docs/architecture.md",
+        r"`MaximumBatchingWindowInSeconds` 0, `ParallelizationFactor` (\d+)\*\*",
+        lambda: parameter_default("StreamParallelizationFactor"),
+    ),
+    (
         "docs/operations.md",
         r"\| `StreamParallelizationFactor` \| (\d+) \|",
         lambda: parameter_default("StreamParallelizationFactor"),
