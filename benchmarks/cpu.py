@@ -96,11 +96,14 @@ def side_by_side(
     return Timing(statistics.median(code_times) * 1000, statistics.median(floor_times) * 1000)
 
 
-def build_detector(calendars: list[Any]) -> tuple[AlertDetector, FakeAwsClient]:
-    stored = {SETTINGS_TABLE: {c.calendar_id: to_item(c.model_dump()) for c in calendars}}
-    aws = FakeAwsClient(stored)
+def build_detector(
+    calendars: list[Any], *, aws: FakeAwsClient | None = None
+) -> tuple[AlertDetector, FakeAwsClient]:
+    """The detector as deployed, on ``aws`` (by default a stand-in holding ``calendars``)."""
+    if aws is None:
+        aws = FakeAwsClient({SETTINGS_TABLE: {c.calendar_id: to_item(c.model_dump()) for c in calendars}})
     detector = AlertDetector(
-        # No cache across batches: every batch pays its settings read, as the design's floor says.
+        # No cache across batches (SETTINGS_CACHE_SECONDS 0): every batch pays its settings read.
         settings=CachedCalendarSettings(CalendarSettingsTable(aws, SETTINGS_TABLE), ttl_seconds=0),  # type: ignore[arg-type]
         queue=NotificationQueue(aws, QUEUE_URL),  # type: ignore[arg-type]
         parking=DeadLetterQueue(aws, DLQ_URL),  # type: ignore[arg-type]
@@ -110,8 +113,11 @@ def build_detector(calendars: list[Any]) -> tuple[AlertDetector, FakeAwsClient]:
     return detector, aws
 
 
-def build_sender() -> tuple[AlertSender, FakeAwsClient]:
-    aws = FakeAwsClient()
+def build_sender(
+    aws: FakeAwsClient | None = None, *, sms_per_calendar_per_hour: int = 1000, **extra: Any
+) -> tuple[AlertSender, FakeAwsClient]:
+    """The sender on ``aws``; ``extra`` sets its optional parts (settings, push, clock)."""
+    aws = aws or FakeAwsClient()
     sender = AlertSender(
         sms=SmsGateway(aws, "Praxis"),  # type: ignore[arg-type]
         email=EmailGateway(aws, "alerts@example.com", "alerts"),  # type: ignore[arg-type]
@@ -120,8 +126,9 @@ def build_sender() -> tuple[AlertSender, FakeAwsClient]:
         idempotency_store=DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=aws),
         delivery_log=DeliveryLogTable(aws, "delivery-log"),  # type: ignore[arg-type]
         feed_days=30,
-        sms_per_calendar_per_hour=1000,
+        sms_per_calendar_per_hour=sms_per_calendar_per_hour,
         in_flight=InFlightMessages(aws, QUEUE_URL),  # type: ignore[arg-type]
+        **extra,
     )
     return sender, aws
 

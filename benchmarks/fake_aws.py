@@ -20,12 +20,18 @@ class _ConditionalCheckFailed(ClientError):
 
 
 class FakeAwsClient:
-    """Any boto3 client: answers every operation with a plausible success."""
+    """Any boto3 client: answers every operation with a plausible success.
+
+    Two operations keep state, so that what depends on it behaves as on AWS: GetItem and
+    BatchGetItem answer from ``tables``, and the one counter update the code makes (``ADD sent``
+    with its ``sent <= :room`` condition, the SMS cap) adds up and refuses once full.
+    """
 
     def __init__(self, tables: Mapping[str, Mapping[str, dict[str, Any]]] | None = None) -> None:
-        # table name -> partition key value -> item, for BatchGetItem
+        # table name -> partition key value -> item, for GetItem and BatchGetItem
         self._tables = tables or {}
         self._ids = itertools.count(1)
+        self._counters: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.exceptions = SimpleNamespace(ConditionalCheckFailedException=_ConditionalCheckFailed)
@@ -33,6 +39,23 @@ class FakeAwsClient:
     def _record(self, operation: str, params: dict[str, Any]) -> None:
         self.calls[operation] += 1
         self.requests.append((operation, params))
+
+    def get_item(self, **params: Any) -> dict[str, Any]:
+        self._record("GetItem", params)
+        key = next(iter(params["Key"].values()))["S"]
+        item = self._tables.get(params["TableName"], {}).get(key)
+        return {"Item": item} if item is not None else {}
+
+    def update_item(self, **params: Any) -> dict[str, Any]:
+        self._record("UpdateItem", params)
+        if str(params.get("UpdateExpression", "")).startswith("ADD sent :segments"):
+            values = params["ExpressionAttributeValues"]
+            counter = repr(sorted((name, value["S"]) for name, value in params["Key"].items()))
+            if self._counters[counter] > int(values[":room"]["N"]):
+                error = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "full"}}
+                raise _ConditionalCheckFailed(error, "UpdateItem")
+            self._counters[counter] += int(values[":segments"]["N"])
+        return {}
 
     def batch_get_item(self, **params: Any) -> dict[str, Any]:
         self._record("BatchGetItem", params)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from benchmarks import capacity
 from benchmarks.cost_model import (
     DEFAULT_DOC,
     PRICES,
+    TEMPLATE,
     CostInputs,
     FunctionUsage,
     abuse_limits,
@@ -190,3 +193,119 @@ def test_worst_abuse_follows_the_limits() -> None:
     assert per_calendar[2] == pytest.approx(11_520 * 0.0850)
     halved = replace(limits, tests_per_hour=1, codes_per_hour=1)
     assert worst_abuse(halved)[0][1] == 2 * 2 * 720
+
+
+# --------------------------------------------------------------------------------------------------
+# The capacity model (benchmarks/capacity.py), rendered at the end of the same doc
+# --------------------------------------------------------------------------------------------------
+
+
+def _capacity_inputs(**changes: object) -> capacity.CapacityInputs:
+    base = capacity.CapacityInputs(
+        measured_on="2026-12-02",
+        changes=100_000,
+        memory_mb=256,
+        detector_cpu_ms_per_change=0.3,
+        sender_cpu_ms_per_message=1.7,
+        messages_per_change=1.5,
+        sms_per_change=0.35,
+        segments_per_sms=1.05,
+        emails_per_change=0.44,
+        detector_calls_per_change={"dynamodb.BatchGetItem": 0.01, "sqs.SendMessageBatch": 0.65},
+        sender_calls_per_message={"dynamodb.PutItem": 1.5, "sns.Publish": 0.23, "sesv2.SendEmail": 0.29},
+        writes_per_change={"appointments": 1.0, "idempotency": 3.0},
+        reads_per_change={"settings": 1.5},
+        base_p99_s=0.3,
+        monthly_changes=792_000_000,
+        infra_usd_per_million=20.0,
+        message_usd_per_million=28_000.0,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_the_committed_capacity_section_follows_from_the_inputs_it_carries() -> None:
+    # `make bench` measures the inputs and writes them into the doc with the section; whatever
+    # changed in the model since, the section must be what the model makes of those inputs.
+    doc = DEFAULT_DOC.read_text("utf-8")
+    planned = capacity.inputs_in(doc)
+    assert planned is not None, "docs/cost-model.md has no capacity section: run make bench"
+    assert "\n".join(capacity.section(planned)) in doc, "stale: python -m benchmarks.capacity"
+
+
+def test_the_committed_capacity_keeps_the_promise_and_names_the_first_limits() -> None:
+    doc = DEFAULT_DOC.read_text("utf-8")
+    planned = capacity.inputs_in(doc)
+    assert planned is not None
+    stages = capacity.stages(planned)
+    end_to_end = planned.base_p99_s + sum(stage.delay_at_setting_s for stage in stages)
+
+    assert end_to_end <= capacity.PROMISE_S
+    assert "**The first limits a platform hits**" in doc
+    binding = [stage for stage in stages if stage.binds_at < capacity.SUSTAINED]
+    assert len(binding) >= 3, "at 1,000 changes a second at least three default quotas bind"
+
+
+def test_the_template_default_parallelization_factor_carries_the_burst() -> None:
+    planned = capacity.inputs_in(DEFAULT_DOC.read_text("utf-8"))
+    assert planned is not None
+    from practitioner_alerts_local.template import load_template  # noqa: PLC0415
+
+    default = int(load_template(TEMPLATE)["Parameters"]["StreamParallelizationFactor"]["Default"])
+    (stream, *_) = capacity.stages(planned)
+    assert default >= stream.burst, f"the burst needs StreamParallelizationFactor {stream.burst}"
+
+
+def test_a_queue_below_the_burst_delays_in_proportion_and_one_below_the_sustained_rate_never_drains() -> None:
+    # 3,000 a second for 600 s into a stage serving 2,000: the last arrivals wait 300 s.
+    assert capacity.burst_p99_delay_s(2000, 3000, 1000) == pytest.approx(0.99 * 300)
+    assert capacity.burst_p99_delay_s(3000, 3000, 1000) == 0
+    assert capacity.burst_p99_delay_s(900, 3000, 1000) == math.inf
+
+
+def test_the_rate_asked_for_keeps_the_burst_delay_within_its_budget() -> None:
+    rate = capacity.rate_for_delay(burst=1100, sustained=370, budget_s=300)
+
+    assert capacity.burst_p99_delay_s(rate, 1100, 370) == pytest.approx(300)
+    assert rate >= 370 * capacity.HEADROOM
+    # A burst no larger than the sustained rate asks for the sustained rate with headroom.
+    assert capacity.rate_for_delay(burst=100, sustained=100, budget_s=300) == pytest.approx(120)
+
+
+def test_more_sms_per_change_asks_for_more_message_parts_a_second() -> None:
+    def mps(inputs: capacity.CapacityInputs) -> capacity.Stage:
+        return next(stage for stage in capacity.stages(inputs) if stage.quota_key == "sms.mps")
+
+    single, double = mps(_capacity_inputs()), mps(_capacity_inputs(sms_per_change=0.7))
+
+    assert single.sustained == pytest.approx(1000 * 0.35 * 1.05)
+    assert double.sustained == pytest.approx(2 * single.sustained)
+    assert double.setting > single.setting
+    assert double.binds_at == pytest.approx(single.binds_at / 2)
+
+
+def test_a_slower_detector_needs_a_higher_parallelization_factor() -> None:
+    fast = capacity.stages(_capacity_inputs())[0]
+    slow = capacity.stages(_capacity_inputs(detector_cpu_ms_per_change=3.0))[0]
+
+    assert slow.burst > fast.burst
+
+
+def test_every_quota_has_its_date_and_source_in_the_section() -> None:
+    text = "\n".join(capacity.section(_capacity_inputs()))
+
+    for key, quota in capacity.QUOTAS.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{key}` |"))
+        assert quota.as_of in row and quota.source in row
+        assert ("unverified" in row) is (not quota.verified), key
+
+
+def test_the_capacity_inputs_survive_the_doc() -> None:
+    inputs = _capacity_inputs(
+        hot_hours=({"bookings": 300, "sms_only": False},),
+        growth=({"changes": 1000, "cpu_ms_per_change": 2.0},),
+        settings_hit_rates=(("100,000 calendars", 0.01),),
+    )
+    doc = "\n".join(["# anything", *[f"<!-- capacity-inputs {inputs.to_json()} -->"]])
+
+    assert capacity.inputs_in(doc) == inputs
+    assert capacity.inputs_in("# no section") is None

@@ -107,6 +107,26 @@ FIGURES: list[tuple[str, str, Callable[[], int]]] = [
         lambda: parameter_default("VerificationCodesPerHour"),
     ),
     ("README.md", r"per person and hour \((\d+)\)", lambda: parameter_default("SendsPerSubjectPerHour")),
+    (
+        "README.md",
+        r"concurrent detector batches per stream shard \((\d+)\)",
+        lambda: parameter_default("StreamParallelizationFactor"),
+    ),
+    (
+        "docs/architecture.md",
+        r"`MaximumBatchingWindowInSeconds` 0, `ParallelizationFactor` (\d+)\*\*",
+        lambda: parameter_default("StreamParallelizationFactor"),
+    ),
+    (
+        "docs/operations.md",
+        r"\| `StreamParallelizationFactor` \| (\d+) \|",
+        lambda: parameter_default("StreamParallelizationFactor"),
+    ),
+    (
+        "docs/operations.md",
+        r"\| `SenderReservedConcurrency` \| (\d+) \(none reserved\) \|",
+        lambda: parameter_default("SenderReservedConcurrency"),
+    ),
 ]
 
 
