@@ -1105,6 +1105,7 @@ class ChaosResult:
     redriven: int = 0
     timeouts: int = 0
     slow_timeouts: int = 0  # time-outs reached with slow calls alone: a time budget is wrong
+    records_retried: int = 0  # stream records handed to the detector more than once
 
     @property
     def unexplained(self) -> int:
@@ -1161,6 +1162,7 @@ def run(
     parameter_overrides: Mapping[str, str] | None = None,
     lambda_logs: TextIO | None = None,
     stream_mapping_changes: Mapping[str, Any] | None = None,
+    injector_type: type[FaultInjector] = FaultInjector,
 ) -> ChaosResult:
     """One chaos run. ``stream_mapping_changes`` is for what-if runs only (e.g. a proposed
     ``MaximumRetryAttempts``); the default runs the template's own settings. SNS goes down for
@@ -1184,7 +1186,7 @@ def run(
     ) as runtime:
         runtime.put_calendars(calendar.settings for calendar in plan.calendars if calendar.stored)
         stack = runtime.stack
-        injector = FaultInjector(
+        injector = injector_type(
             fault_rate,
             random.Random(f"faults-{seed}"),  # noqa: S311 - seeded simulation
             tables={
@@ -1231,7 +1233,21 @@ def run(
                 redriven, superseded = redrive_after_outage(runtime)
                 runtime.drain(time_scale=time_scale, max_invocations=MAX_INVOCATIONS)
         found = arrivals(runtime, plan)
-    return _compare(plan, found, dead, injector, superseded, redriven, time.monotonic() - started)
+        retried = _records_retried(runtime)
+    result = _compare(plan, found, dead, injector, superseded, redriven, time.monotonic() - started)
+    result.records_retried = retried
+    return result
+
+
+def _records_retried(runtime: LocalRuntime) -> int:
+    """Stream records the detector was handed more than once (a retried or bisected batch)."""
+    seen = Counter(
+        record["dynamodb"]["SequenceNumber"]
+        for poller in runtime.stream_pollers
+        for event in poller.invocations
+        for record in event["Records"]
+    )
+    return sum(1 for n in seen.values() if n > 1)
 
 
 def _compare(  # noqa: PLR0917 - one run's pieces
@@ -1321,8 +1337,9 @@ def print_summary(result: ChaosResult, out: TextIO) -> None:
         f"{result.superseded}\n"
     )
     out.write(
-        f"time-outs: {result.timeouts} (from slow calls alone {result.slow_timeouts}); second "
-        f"deliveries inside the exactly-once window: {result.in_window}\n"
+        f"time-outs: {result.timeouts} (from slow calls alone {result.slow_timeouts}); stream "
+        f"records retried {result.records_retried}; second deliveries inside the exactly-once "
+        f"window: {result.in_window}\n"
     )
     for label, units in (
         ("lost", result.lost_units),

@@ -16,6 +16,7 @@ from practitioner_alerts_local.functions import FakeLambdaContext
 from tests.fakes import (
     FakeEmail,
     FakeInFlight,
+    FakeParkingLot,
     FakeSms,
     InMemoryIdempotency,
     fake_sender,
@@ -88,3 +89,27 @@ def test_a_crash_after_a_failed_completion_does_not_send_the_sms_again() -> None
 
     assert isinstance(sender.sms, FakeSms) and len(sender.sms.outbox) == 1
     assert isinstance(sender.email, FakeEmail) and len(sender.email.outbox) == 1
+
+
+@dataclass
+class _DeleteFails(FakeInFlight):
+    def settle(self, receipt_handle: str) -> None:
+        raise TransientError("sqs.DeleteMessage: ThrottlingException")
+
+
+def test_a_message_neither_recorded_nor_deleted_ends_the_batch_at_once() -> None:
+    # The apt-02645 sequence (tests/chaos/test_fault_classes.py runs it through the pipeline):
+    # the SMS is out, its completion fails, so does its early delete. Every further call of the
+    # invocation would run with the SMS sent again by a crash; so nothing more is called, and the
+    # rest of the batch goes back untouched, without back-off calls, never parked for it.
+    in_flight = _DeleteFails()
+    sender = fake_sender(idempotency_store=_CompletionFails(), in_flight=in_flight, max_receives=1)
+    event = sqs_event(notifications_for(booking("apt-1"), WEBER, in_app=False))
+
+    response = sender.handle(event, None)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert isinstance(sender.sms, FakeSms) and len(sender.sms.outbox) == 1
+    assert isinstance(sender.email, FakeEmail) and sender.email.outbox == []
+    assert in_flight.postponed == []
+    assert isinstance(sender.parking, FakeParkingLot) and sender.parking.parked == []
