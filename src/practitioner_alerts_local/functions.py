@@ -181,8 +181,7 @@ class InProcessFunction:
             str(props["CodeUri"]), str(props["Handler"])
         )
         self._module: ModuleType | None = None
-        # An invocation past timeout_seconds counts as timed out (chaos, whose time is scaled
-        # down but whose CPU and moto calls are not, switches this off).
+        # An invocation past timeout_seconds counts as timed out (measured on ``clock``).
         self.enforces_timeout = True
         # Entered around every invocation; fault injection switches itself on here, so that it
         # touches only the function's own AWS calls, never the runtime's.
