@@ -12,15 +12,6 @@ import pytest
 
 from practitioner_alerts_local import chaos
 
-# Chaos time 5 x shorter than make chaos's, so that crashed batches come back sooner; the SNS
-# outage has a test of its own (test_fault_classes.py).
-SMALL = {
-    "changes": 300,
-    "calendars": 30,
-    "seed": chaos.DEFAULT_SEED,
-    "time_scale": chaos.CHAOS_TIME_SCALE / 5,
-    "outage_minutes": 0,
-}
 LAST_LINE = re.compile(
     r"^chaos: expected=\d+ delivered=\d+ duplicates=\d+ in_window=\d+ superseded=\d+ lost=\d+ "
     r"dead_letters=\d+ unexplained=\d+$"
@@ -40,12 +31,6 @@ EVERY_KIND_OF_CALL = {
 
 
 PROVIDERS = ("sns publish", "ses send")
-
-
-@pytest.fixture(scope="module")
-def as_shipped() -> chaos.ChaosResult:
-    """The template's own settings, under faults on every class of AWS call."""
-    return chaos.run(**SMALL)  # type: ignore[arg-type]
 
 
 def test_every_expected_alert_arrives_exactly_once_under_faults(as_shipped: chaos.ChaosResult) -> None:
