@@ -1016,6 +1016,10 @@ class DeadLetterCount:
     # receive while SNS was down): the operator redrives them once the outage is over.
     parked_in_outage: int = 0
     without_reason: int = 0  # Lambda on-failure records, SQS redrives: alerts may be lost
+    # Notifications SQS moved after maxReceiveCount; _compare counts those whose alert arrived
+    # anyway as moved_after_delivery, the others as without_reason.
+    moved_by_sqs: list[WindowKey] = field(default_factory=list)
+    moved_after_delivery: int = 0
     parked_unexpectedly: int = 0  # parked with a reason, but the generator wrote nothing wrong
     malformed_not_parked: int = 0
     poison_not_parked: int = 0
@@ -1038,6 +1042,11 @@ def count_dead_letters(
         count.sources[source] += 1
         if _sent_through_the_outage(letter, outage_refused or set()):
             count.parked_in_outage += 1
+            continue
+        if source == "sqs-redrive" and (moved := _notification_unit(letter.get("payload"))):
+            # Received ten times without being deleted: every batch it was in crashed or timed
+            # out, or handed it back. Harmless if its alert went out all the same (_compare).
+            count.moved_by_sqs.append(moved)
             continue
         if source not in ("detector", "sender"):
             # An on-failure record names a condition, a redrive nothing: no reason from the code.
@@ -1069,6 +1078,15 @@ def _sent_through_the_outage(letter: Mapping[str, Any], outage_refused: set[tupl
         return False
     token = TOKEN.search(body)
     return token is not None and (appointment_id(int(token.group(1))), int(token.group(2))) in outage_refused
+
+
+def _notification_unit(payload: Any) -> WindowKey | None:
+    """The alert and channel of a notification SQS moved as it was."""
+    token = TOKEN.search(json.dumps(payload, default=str))
+    channel = payload.get("channel") if isinstance(payload, Mapping) else None
+    if token is None or channel not in ("sms", "email", "in_app"):
+        return None
+    return (appointment_id(int(token.group(1))), int(token.group(2)), str(channel))
 
 
 def _parked_appointment(payload: Any) -> str | None:
@@ -1276,6 +1294,12 @@ def _compare(  # noqa: PLR0917 - one run's pieces
 ) -> ChaosResult:
     expected = plan.expected()
     observed = found.units
+    arrived = {(a, w, c) for (a, w, _, c), n in observed.items() if n}
+    for moved in dead.moved_by_sqs:
+        if moved in arrived:
+            dead.moved_after_delivery += 1
+        else:
+            dead.without_reason += 1
     superseded = Counter(
         {unit: n for unit, n in expected.items() if (unit[0], unit[1], unit[3]) in superseded_keys}
     )
@@ -1346,7 +1370,8 @@ def print_summary(result: ChaosResult, out: TextIO) -> None:
     out.write(
         f"dead letters: {dead.total} ({sources}); malformed parked with a reason "
         f"{dead.parked_as_expected} (poison {dead.poison_parked}), without a reason "
-        f"{dead.without_reason}, parked unexpectedly {dead.parked_unexpectedly}, malformed never "
+        f"{dead.without_reason}, moved by SQS after their alert went out {dead.moved_after_delivery}, "
+        f"parked unexpectedly {dead.parked_unexpectedly}, malformed never "
         f"parked {dead.malformed_not_parked} (poison {dead.poison_not_parked}); SMS parked in the "
         f"SNS outage {dead.parked_in_outage}, redriven after it {result.redriven}, superseded "
         f"{result.superseded}\n"
