@@ -1020,6 +1020,7 @@ class DeadLetterCount:
     # anyway as moved_after_delivery, the others as without_reason.
     moved_by_sqs: list[WindowKey] = field(default_factory=list)
     moved_after_delivery: int = 0
+    unexpected: list[str] = field(default_factory=list)  # each unexplained letter, in short
     parked_unexpectedly: int = 0  # parked with a reason, but the generator wrote nothing wrong
     malformed_not_parked: int = 0
     poison_not_parked: int = 0
@@ -1051,6 +1052,7 @@ def count_dead_letters(
         if source not in ("detector", "sender"):
             # An on-failure record names a condition, a redrive nothing: no reason from the code.
             count.without_reason += 1
+            count.unexpected.append(_described(letter))
             continue
         appointment = _parked_appointment(letter.get("payload"))
         if source == "detector" and letter.get("reason") and appointment in malformed:
@@ -1059,6 +1061,7 @@ def count_dead_letters(
             parked.add(appointment)
         else:
             count.parked_unexpectedly += 1
+            count.unexpected.append(_described(letter))
     count.malformed_not_parked = len(malformed - parked)
     count.poison_not_parked = len(poison - parked)
     return count
@@ -1078,6 +1081,12 @@ def _sent_through_the_outage(letter: Mapping[str, Any], outage_refused: set[tupl
         return False
     token = TOKEN.search(body)
     return token is not None and (appointment_id(int(token.group(1))), int(token.group(2))) in outage_refused
+
+
+def _described(letter: Mapping[str, Any]) -> str:
+    """A dead letter in one line for the summary: where from, why, and whose alert."""
+    token = TOKEN.search(json.dumps(letter.get("payload"), default=str))
+    return f"{letter.get('source')}: {letter.get('reason')} ({token.group(0) if token else 'no token'})"
 
 
 def _notification_unit(payload: Any) -> WindowKey | None:
@@ -1376,6 +1385,8 @@ def print_summary(result: ChaosResult, out: TextIO) -> None:
         f"SNS outage {dead.parked_in_outage}, redriven after it {result.redriven}, superseded "
         f"{result.superseded}\n"
     )
+    for described in dead.unexpected[:10]:
+        out.write(f"  unexplained dead letter: {described}\n")
     out.write(
         f"time-outs: {result.timeouts} (from slow calls alone {result.slow_timeouts}); stream "
         f"records retried {result.records_retried}; second deliveries inside the exactly-once "
