@@ -27,12 +27,14 @@ import argparse
 import contextlib
 import email
 import email.policy
+import json
+import math
 import random
 import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -51,7 +53,8 @@ from practitioner_alerts import wiring
 from practitioner_alerts.domain.settings import CalendarSettings, Locale
 from practitioner_alerts.languages import words as words_for
 from practitioner_alerts.rendering.sms import gsm7_spelling
-from practitioner_alerts_local.functions import ExecutionEnvironmentKilled
+from practitioner_alerts_local.functions import ExecutionEnvironmentKilled, InvocationTimedOut, ScenarioClock
+from practitioner_alerts_local.redrive import local_targets, redrive
 from practitioner_alerts_local.runtime import LocalRuntime
 from practitioner_alerts_local.stack import LOCAL_ACCOUNT_ID
 
@@ -65,12 +68,10 @@ DEFAULT_FAULT_RATE = 0.10
 # invocation leaves its idempotency record "in progress" until its time-out; keeping the
 # proportions (visibility 360 s = 6 x the sender's 60 s) keeps the behaviour, only faster.
 CHAOS_TIME_SCALE = 1 / 120
-# The functions' budget for one AWS call (wiring.LONGEST_CALL_SECONDS, 7 s) is switched off (0):
-# CPU time and moto's 20-80 ms a call do not shrink with chaos time, so in a 0.25 s detector
-# there is room for three calls, where AWS leaves room for hundreds; the budget would test chaos
-# time's distortion, not the pipeline. tests/integration/test_sender.py and
-# tests/unit/test_poison_records.py test it instead.
-CHAOS_CALL_BUDGET_SECONDS = 0.0
+# The functions run on a clock of their own (functions.ScenarioClock) that only slow and hung
+# calls move: CPU time and moto's 20-80 ms a call do not shrink with chaos time, so on wall time
+# a 0.25 s detector would time out on every batch. On that clock the time-outs are enforced and
+# the budget for one AWS call (wiring.LONGEST_CALL_SECONDS, 7 s) holds, scaled like the rest.
 # The SMS cost cap would turn a burst of test alerts into e-mail-only or parked SMS; it is
 # tested on its own, so chaos runs with the template's highest allowed cap.
 CHAOS_PARAMETERS = {"SmsPerCalendarPerHour": "1000"}
@@ -81,11 +82,16 @@ SCENARIO_CLOCK = datetime(2027, 12, 1, tzinfo=UTC)
 WRITE_CHUNK = 100  # writes between two drains, so the stream sees a steady arrival
 MAX_INVOCATIONS = 1_000_000
 
-HONESTY_BOUNDARY = (
-    "not injected: a read time-out after SNS Publish or SES SendEmail accepted a message, and a "
-    "crash between that acceptance and the idempotency record's completion; neither API takes an "
-    "idempotency key, so any sender would send twice there"
+WINDOW = (
+    "the exactly-once window is injected too (a read time-out after SNS Publish or SES SendEmail "
+    "accepted a message, a crash or time-out between that acceptance and the idempotency record's "
+    "completion or early delete): neither API takes an idempotency key, so the alert may go out "
+    "once more; such second deliveries count as in_window, any other as duplicates"
 )
+# SNS down (every Publish throttled or 5xx) for this long in chaos time, from half-way through
+# the writes; the SMS that outlast their ten attempts are parked and redriven once it is over.
+OUTAGE_MINUTES = 40.0
+OUTAGE_AT = 0.5
 
 TIME_ZONES = (
     "Europe/Berlin",
@@ -134,6 +140,7 @@ class Write:
     values: Mapping[str, Any]  # attributes to put or set
     alert: Kind | None = None  # the alert this write ought to produce
     malformed: bool = False  # the detector ought to park it with a reason
+    poison: bool = False  # a value of a type or form the contract refuses (see mix_in_poison)
 
     @property
     def appointment_id(self) -> str:
@@ -434,19 +441,24 @@ class Plan:
 
     def summary(self) -> str:
         alerting = sum(1 for write in self.writes if write.alert)
-        malformed = sum(1 for write in self.writes if write.malformed)
+        malformed = sum(1 for write in self.writes if write.malformed and not write.poison)
+        poison = sum(1 for write in self.writes if write.poison)
         by_channel = Counter(channel for (_, _, _, channel), n in self.expected().items() for _ in range(n))
         kinds = Counter(write.alert for write in self.writes if write.alert)
         return (
             f"writes: {len(self.writes)} ({alerting} should alert: "
             + ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
-            + f"; {malformed} malformed; {len(self.writes) - alerting - malformed} silent) on "
+            + f"; {malformed} malformed; {poison} poison; "
+            f"{len(self.writes) - alerting - malformed - poison} silent) on "
             f"{len(self.calendars)} calendars; expected alerts: "
             + ", ".join(f"{channel} {n}" for channel, n in sorted(by_channel.items()))
         )
 
     def malformed(self) -> set[str]:
         return {write.appointment_id for write in self.writes if write.malformed}
+
+    def poison(self) -> set[str]:
+        return {write.appointment_id for write in self.writes if write.poison}
 
 
 def make_plan(changes: int, calendar_count: int, seed: int) -> Plan:
@@ -474,13 +486,65 @@ def make_plan(changes: int, calendar_count: int, seed: int) -> Plan:
     return Plan(calendars, calendar_of, interleaved)
 
 
+def _typed(value: Any) -> dict[str, Any]:
+    """A value in DynamoDB's typed JSON; a poison record's values are typed already."""
+    if isinstance(value, dict):
+        return value
+    return {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
+
+
+# Poison: what the booking platform (or a bug in it) may write that the contract refuses, each of
+# a form that passes DynamoDB's own checks. The detector must park each such record on its own,
+# in the invocation that reads it, and hold back nothing else of its shard.
+POISON: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("version", {"S": "one"}),
+    ("status", {"S": "gone"}),
+    ("changed_by", {"S": "robot"}),
+    ("changed_by", {"NULL": True}),
+    ("starts_at", {"N": "1789000000"}),
+    ("starts_at", {"S": "yesterday"}),
+    ("changed_at", {"S": "0001-01-01T00:00:00+14:00"}),
+    ("calendar_id", {"S": "cal#1"}),
+    ("calendar_id", {"N": "12"}),
+    ("patient_first_name", {"M": {"S": {"S": "nested"}}}),
+    ("patient_first_name", {"SS": ["Anna", "Jonas"]}),
+    ("patient_last_name", {"L": [{"S": "a"}]}),
+    ("patient_last_name", {"S": "x" * 150}),
+    ("visit_motive", {"B": b"\x00\xff"}),
+    ("visit_motive", {"BOOL": True}),
+)
+POISON_SHARE = 0.01  # of the plan's writes
+
+
+def mix_in_poison(plan: Plan, rng: random.Random, share: float = POISON_SHARE) -> Plan:
+    """The plan with poison records at random places: each an online booking of an appointment
+    of its own with one refused value, so each dead letter names its one record."""
+    count = max(1, round(len(plan.writes) * share)) if share > 0 else 0
+    writes = list(plan.writes)
+    calendar_of = dict(plan.calendar_of)
+    first = max(int(key.removeprefix("apt-")) for key in calendar_of) + 1 if calendar_of else 1
+    for number in range(first, first + count):
+        calendar = rng.choice(plan.calendars)
+        script = _Script(number, calendar, SCENARIO_START + timedelta(days=rng.uniform(12, 60)), rng)
+        script.book(script.starts_at - _hours(rng.uniform(0.25, 23.9)), "patient", "poison")
+        field_name, value = rng.choice(POISON)
+        (write,) = script.writes
+        values = {**write.values, field_name: value}
+        writes.insert(
+            rng.randrange(len(writes) + 1),
+            Write(number, 1, f"poison: {field_name}", "put", values, None, malformed=True, poison=True),
+        )
+        calendar_of[appointment_id(number)] = calendar
+    return Plan(plan.calendars, calendar_of, writes)
+
+
 def write_to_table(dynamodb: Any, table: str, write: Write) -> None:
     """The write as the booking platform makes it: PutItem, UpdateItem (version + 1) or DeleteItem."""
     key = {"appointment_id": {"S": write.appointment_id}}
     if write.operation == "delete":
         dynamodb.delete_item(TableName=table, Key=key)
         return
-    item = {k: {"N": str(v)} if isinstance(v, int) else {"S": str(v)} for k, v in write.values.items()}
+    item = {k: _typed(v) for k, v in write.values.items()}
     if write.operation == "put":
         dynamodb.put_item(TableName=table, Item=item)
         return
@@ -502,42 +566,91 @@ class Fault(StrEnum):
     THROTTLING = "throttling"
     SERVER_ERROR = "5xx"
     CONNECT_TIMEOUT = "connect-timeout"
-    READ_TIMEOUT = "read-timeout-after-effect"  # the call took effect, its response is lost
+    # The call took effect, its response is lost. On SNS Publish or SES SendEmail that is the
+    # exactly-once window's lost response: the message goes out again, counted as in_window.
+    READ_TIMEOUT = "read-timeout-after-effect"
     PARTIAL_BATCH = "partial-batch-failed"  # SendMessageBatch entries not sent, listed in Failed
     KILL = "killed-mid-batch"  # the execution environment dies (before or after the call)
+    # The call takes a while, within what its SDK time-outs allow (wiring.LONGEST_CALL_SECONDS),
+    # on the invocation's clock: the functions' time budgets must keep it inside the time-out.
+    SLOW = "slow"
+    # The call outlasts the invocation (a DNS lookup or a trickling response, which no SDK
+    # time-out bounds): Lambda stops the invocation at its deadline, before or after the effect.
+    HUNG = "hung-past-time-out"
+    # The execution environment dies between SNS/SES accepting a message and the completion of
+    # its idempotency record (or, if that failed, its early delete): the documented window.
+    KILL_IN_WINDOW = "killed-after-acceptance"
+    OUTAGE = "sns-outage"  # every SNS Publish refused, throttled or 5xx, for the outage's length
 
 
 # How often each class is picked when a call is faulted (among those that apply to the call).
+# OUTAGE is not picked: it is on for a stretch of the run (FaultInjector.start_outage).
+# The classes that end an invocation weigh 1.3 together, about the share crashes had alone
+# before slow and hung calls came: each one fails its whole batch, and a message whose batches
+# fail ten times is moved to the dead-letter queue by SQS without a reason.
 FAULT_WEIGHTS = {
     Fault.THROTTLING: 3,
     Fault.SERVER_ERROR: 2,
     Fault.CONNECT_TIMEOUT: 2,
     Fault.READ_TIMEOUT: 2,
     Fault.PARTIAL_BATCH: 3,
-    Fault.KILL: 1,
+    Fault.KILL: 0.7,
+    Fault.SLOW: 2,
+    Fault.HUNG: 0.3,
+    Fault.KILL_IN_WINDOW: 0.3,
 }
+# Faults that end the invocation: a crash, or a time-out in emulated time.
+_ENDS_INVOCATION = {Fault.KILL, Fault.HUNG, Fault.KILL_IN_WINDOW}
 _THROTTLING_CODES = {
     "dynamodb": "ThrottlingException",
     "sqs": "ThrottlingException",
     "sns": "Throttling",
     "sesv2": "TooManyRequestsException",
 }
-# Send APIs without an idempotency key: only faults before the call, never a lost response.
-_PROVIDERS = {("sns", "Publish"), ("sesv2", "SendEmail")}
+# The send APIs, which take no idempotency key.
+_PROVIDERS = {("sns", "Publish"): "sms", ("sesv2", "SendEmail"): "email"}
+# An alert on one channel, as the window's bookkeeping knows it: (appointment, write, channel).
+WindowKey = tuple[str, int, Channel]
 
 
 @dataclass
 class _Call:
     target: str
     fault: Fault | None
-    kill_after: bool = False
+    kill_after: bool = False  # KILL, KILL_IN_WINDOW, HUNG: after the call took effect
     withheld: list[dict[str, Any]] = field(default_factory=list)  # partial batch: entries not sent
     nothing_left: bool = False
+    unit: WindowKey | None = None  # SNS/SES: the alert this call sends
+
+
+@dataclass
+class _Window:
+    """The sender's exactly-once window in the running invocation, one alert at a time.
+
+    An alert enters it when SNS/SES accepted it, and leaves it when its idempotency record's
+    completion took effect, or, when the sender saw that completion fail, when its early delete
+    took effect. An alert whose early delete failed stays in it until the invocation ends (then
+    Lambda deletes its message)."""
+
+    open: list[WindowKey] = field(default_factory=list)
+    awaiting_completion: WindowKey | None = None
+    # Completion failed as the sender saw it: the next DeleteMessage is this alert's early delete
+    # (None inside: the completion did take effect, a read time-out after it).
+    awaiting_delete: tuple[WindowKey | None] | None = None
+
+    def close(self, unit: WindowKey | None) -> None:
+        if unit is not None and unit in self.open:
+            self.open.remove(unit)
 
 
 class FaultInjector:
     """Registers on boto3's default session, before the handlers build their clients, and fails
-    the functions' calls only while an invocation runs (:meth:`active`)."""
+    the functions' calls only while an invocation runs (:meth:`active`).
+
+    Every fault is allowed everywhere, the exactly-once window included: a crash inside it (or a
+    lost response from SNS/SES) allows that one alert one more delivery (:attr:`in_window`), and
+    any other duplicate counts as a duplicate. The functions run on :attr:`clock`, on which only
+    slow and hung calls take time."""
 
     def __init__(
         self,
@@ -546,26 +659,27 @@ class FaultInjector:
         tables: Mapping[str, str],
         queues: Mapping[str, str],
         *,
-        crash_after_failed_completion: bool = False,
+        time_scale: float = 1.0,
     ):
         self.rate = rate
-        # A repro switch: crash even while a message whose completion failed is still on the queue.
-        self._crash_after_failed_completion = crash_after_failed_completion
         self.rng = rng
         self._tables = dict(tables)  # physical name -> target name
         self._queues = dict(queues)  # queue URL -> target name for SendMessage
+        self._time_scale = time_scale
         self._active = False
-        # Set when SNS/SES accepted a message and its idempotency record is not complete yet: no
-        # crash may be injected then (the honesty boundary above). If the completion fails, the
-        # record stays "in progress" and the sender deletes the message from the queue at once
-        # (a chaos finding): once every such message's DeleteMessage went through, crashes are
-        # fair game again.
-        self._accepted_unconfirmed = False
-        # Messages whose completion failed and that are not deleted from the queue yet: each one
-        # would be sent again after a crash, so none may be injected until all are settled.
-        self._unsettled = 0
+        self.clock = ScenarioClock()
+        self._window = _Window()
         self.calls: Counter[str] = Counter()
         self.faults: Counter[tuple[str, Fault]] = Counter()
+        # The alerts a fault inside the window may send twice, with how many extra deliveries.
+        self.in_window: Counter[WindowKey] = Counter()
+        self.timeouts = 0  # invocations stopped at their deadline (hung or slow calls)
+        self.slow_timeouts = 0  # of those, reached with slow calls alone: a time budget is wrong
+        # SNS down: every Publish fails between these two time.monotonic() values.
+        self._outage: tuple[float, float] | None = None
+        self._outage_minutes: float | None = None  # armed, to start at the next Publish
+        self._parked: set[tuple[str, int]] = set()  # (appointment, write) the sender parked
+        self.outage_refused: set[tuple[str, int]] = set()  # (appointment, write) SNS refused
         self._session = boto3._get_default_session()  # the handlers' clients come from it
         # Every invocation's calls in order, with the faults injected and the alerts SNS/SES
         # accepted ("accepted Pat00012w3"), so that a duplicate or a loss can be traced.
@@ -589,12 +703,34 @@ class FaultInjector:
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
-        self._active, self._accepted_unconfirmed, self._unsettled = True, False, 0
+        self._active, self._window = True, _Window()
         self.invocation += 1
         try:
             yield
         finally:
-            self._active, self._accepted_unconfirmed, self._unsettled = False, False, 0
+            self._active, self._window = False, _Window()
+
+    def start_outage(self, minutes: float) -> None:
+        """SNS down from its next Publish on, for ``minutes`` of chaos time (wall time / time
+        scale): its clock starts with the first SMS it refuses, whatever the writes cost.
+        ``math.inf``: until the sender has parked every SMS SNS refused (a test's outage, which
+        CPU load cannot shorten)."""
+        self._outage_minutes = minutes
+
+    def outage_over(self) -> bool:
+        if self._outage_minutes is not None:
+            return False
+        refused = self.outage_refused
+        if self._outage is not None and self._outage[1] == math.inf and refused and refused <= self._parked:
+            self._outage = (self._outage[0], time.monotonic())
+        return self._outage is None or time.monotonic() >= self._outage[1]
+
+    def _in_outage(self) -> bool:
+        now = time.monotonic()
+        if self._outage_minutes is not None:
+            self._outage = (now, now + self._outage_minutes * 60 * self._time_scale)
+            self._outage_minutes = None
+        return not self.outage_over() and self._outage is not None and self._outage[0] <= now
 
     # -- Which call is it --------------------------------------------------------------------------
     def _target(self, service: str, operation: str, params: Mapping[str, Any]) -> str:
@@ -609,18 +745,29 @@ class FaultInjector:
                 return self._queues.get(str(params.get("QueueUrl")), "sqs send")
             if operation == "ChangeMessageVisibility":
                 return "sender back-off"
+            if operation == "DeleteMessage":
+                return "sender early delete"
         if service == "dynamodb":
             table = params.get("TableName") or next(iter(params.get("RequestItems") or {}), "")
             return self._tables.get(str(table), f"dynamodb {operation}")
         return f"{service} {operation}"
 
     def _allowed(self, service: str, operation: str) -> list[Fault]:
-        allowed = [Fault.THROTTLING, Fault.SERVER_ERROR, Fault.CONNECT_TIMEOUT]
-        if (service, operation) not in _PROVIDERS:
-            allowed.append(Fault.READ_TIMEOUT)
+        allowed = [
+            Fault.THROTTLING,
+            Fault.SERVER_ERROR,
+            Fault.CONNECT_TIMEOUT,
+            Fault.READ_TIMEOUT,
+            Fault.SLOW,
+            Fault.HUNG,
+        ]
         if (service, operation) == ("sqs", "SendMessageBatch"):
             allowed.append(Fault.PARTIAL_BATCH)
-        if not self._accepted_unconfirmed and not self._unsettled:
+        # A crash is in the window or not: each class keeps to its side. After SNS/SES accepted
+        # its own message, a provider call can always be killed inside the window.
+        if self._window.open or (service, operation) in _PROVIDERS:
+            allowed.append(Fault.KILL_IN_WINDOW)
+        if not self._window.open:
             allowed.append(Fault.KILL)
         return allowed
 
@@ -643,8 +790,16 @@ class FaultInjector:
         service, operation = model.service_model.service_id.hyphenize(), model.name
         target = self._target(service, operation, params)
         self.calls[target] += 1
-        fault = self._pick(target, self._allowed(service, operation))
-        call = _Call(target, fault)
+        unit = self._unit_sent(service, operation, params)
+        if target == "dlq parking" and (token := TOKEN.search(str(params.get("MessageBody", "")))):
+            self._parked.add((appointment_id(int(token.group(1))), int(token.group(2))))
+        if target == "sns publish" and self._in_outage():
+            fault: Fault | None = Fault.OUTAGE
+            if unit is not None:
+                self.outage_refused.add(unit[:2])
+        else:
+            fault = self._pick(target, self._allowed(service, operation))
+        call = _Call(target, fault, unit=unit)
         if fault is not None:
             self.faults[(target, fault)] += 1
         if fault is Fault.PARTIAL_BATCH:
@@ -653,12 +808,23 @@ class FaultInjector:
             params["Entries"] = [entry for entry in entries if entry not in withheld]
             call.withheld, call.nothing_left = withheld, not params["Entries"]
         if fault is Fault.KILL:
+            # Killing a send after its acceptance would be inside the window: KILL_IN_WINDOW.
             call.kill_after = (service, operation) not in _PROVIDERS and self.rng.random() < 0.5
+        if fault is Fault.KILL_IN_WINDOW:
+            call.kill_after = (service, operation) in _PROVIDERS or self.rng.random() < 0.5
+        if fault is Fault.HUNG:
+            call.kill_after = self.rng.random() < 0.5
         context["chaos"] = call
-        context["chaos_params"] = params
         self.trail.setdefault(self.invocation, []).append(
             target if fault is None else f"{target} [{fault.value}{' after' if call.kill_after else ''}]"
         )
+
+    def _unit_sent(self, service: str, operation: str, params: Mapping[str, Any]) -> WindowKey | None:
+        channel = _PROVIDERS.get((service, operation))
+        if channel is None:
+            return None
+        token = TOKEN.search(accepted_text(service, params))
+        return (appointment_id(int(token.group(1))), int(token.group(2)), channel) if token else None
 
     def _before_call(
         self, model: Any, context: dict[str, Any], **_: Any
@@ -667,62 +833,95 @@ class FaultInjector:
         if call is None or call.fault is None:
             return None
         service = model.service_model.service_id.hyphenize()
-        if call.fault is Fault.KILL and not call.kill_after:
-            raise ExecutionEnvironmentKilled(f"chaos: killed before {call.target}")
+        if call.fault is Fault.SLOW:
+            self._wait(self.rng.uniform(0.2, 1.0) * wiring.LONGEST_CALL_SECONDS, slow=True)
+            return None
+        if call.fault in _ENDS_INVOCATION and not call.kill_after:
+            self._end_invocation(call)
         if call.fault is Fault.CONNECT_TIMEOUT:
-            self._completion_unconfirmed(call, failed=True)
+            self._outcome(call, took_effect=False, failed=True)
             raise ConnectTimeoutError(endpoint_url=f"https://{service}.chaos.invalid")
         if call.fault is Fault.THROTTLING:
             return _error_response(_THROTTLING_CODES.get(service, "ThrottlingException"), 400)
         if call.fault is Fault.SERVER_ERROR:
             code, status = self.rng.choice([("InternalError", 500), ("ServiceUnavailable", 503)])
             return _error_response(code, status)
+        if call.fault is Fault.OUTAGE:
+            code, status = self.rng.choice(
+                [("Throttling", 400), ("InternalError", 500), ("ServiceUnavailable", 503)]
+            )
+            return _error_response(code, status)
         if call.fault is Fault.PARTIAL_BATCH and call.nothing_left:
             # Every entry withheld: SQS still answers 200, with all of them in Failed.
             return _ok_response({"Successful": [], "Failed": []})
         return None
 
-    def _completion_unconfirmed(self, call: _Call, *, failed: bool) -> None:
-        """After a send, the next idempotency call is its completion (Powertools' UpdateItem).
-
-        A completion that failed, as the sender saw it, makes the sender delete its message at
-        once, and one DeleteMessage that goes through settles one such message. That includes a
-        read time-out after the update took effect: the record is complete, but the sender cannot
-        know, and its DeleteMessage must not count as settling another message whose completion
-        really failed (`make chaos` found it: the apt-02645 duplicate, a crash allowed while an
-        unsettled SMS was still on the queue)."""
-        if call.target != "idempotency" or not self._accepted_unconfirmed:
-            return
-        self._accepted_unconfirmed = False
-        if failed and not self._crash_after_failed_completion:
-            self._unsettled += 1
-
     def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         call: _Call | None = context.get("chaos")
         if call is None:
             return
-        service, operation = model.service_model.service_id.hyphenize(), model.name
         error = "Error" in parsed
-        if (service, operation) in _PROVIDERS and not error:
-            self._accepted_unconfirmed = True
-            token = TOKEN.search(accepted_text(service, context.get("chaos_params") or {}))
-            self.trail[self.invocation].append(f"accepted {token.group(0) if token else '?'}")
-        elif (service, operation) == ("sqs", "DeleteMessage") and not error and self._unsettled:
-            # The sender settled the message whose completion failed: a crash can no longer
-            # bring it back.
-            self._unsettled -= 1
-        else:
-            # A read time-out after the effect still fails the call as the sender sees it.
-            self._completion_unconfirmed(call, failed=error or call.fault is Fault.READ_TIMEOUT)
+        lost_response = call.fault is Fault.READ_TIMEOUT and not error
+        self._outcome(call, took_effect=not error, failed=error or lost_response)
+        if call.unit is not None and not error:
+            number, write = call.unit[0].removeprefix("apt-"), call.unit[1]
+            self.trail[self.invocation].append(f"accepted Pat{number}w{write}")
         if call.fault is Fault.PARTIAL_BATCH:
             parsed.setdefault("Failed", []).extend(
                 {"Id": entry["Id"], "SenderFault": False, "Code": "InternalError", "Message": "chaos"}
                 for entry in call.withheld
             )
-        elif call.fault is Fault.READ_TIMEOUT and not error:
+        elif lost_response:
+            service = model.service_model.service_id.hyphenize()
             raise ReadTimeoutError(endpoint_url=f"https://{service}.chaos.invalid")
-        elif call.fault is Fault.KILL and call.kill_after:
-            raise ExecutionEnvironmentKilled(f"chaos: killed after {call.target}")
+        elif call.fault in _ENDS_INVOCATION and call.kill_after:
+            self._end_invocation(call)
+
+    # -- The window and the invocation's end -------------------------------------------------------
+    def _outcome(self, call: _Call, *, took_effect: bool, failed: bool) -> None:
+        """What the call did, and what the sender saw (``failed``), for the window's bookkeeping."""
+        window = self._window
+        if call.unit is not None:
+            if took_effect and failed:
+                self.in_window[call.unit] += 1  # a lost response: the sender will send it again
+            elif took_effect:
+                window.open.append(call.unit)
+                window.awaiting_completion = call.unit
+        elif call.target == "idempotency" and window.awaiting_completion is not None:
+            unit, window.awaiting_completion = window.awaiting_completion, None
+            if took_effect:
+                window.close(unit)  # complete: whatever comes again finds it
+            if failed:
+                window.awaiting_delete = (None if took_effect else unit,)
+        elif call.target == "sender early delete" and window.awaiting_delete is not None:
+            (deleting,), window.awaiting_delete = window.awaiting_delete, None
+            if took_effect:
+                window.close(deleting)
+
+    def _wait(self, template_seconds: float, *, slow: bool) -> None:
+        """The call takes this long (in the template's time) on the invocation's clock."""
+        try:
+            self.clock.advance(template_seconds * self._time_scale)
+        except InvocationTimedOut:
+            self.timeouts += 1
+            self.slow_timeouts += slow
+            self._crashed()
+            raise
+
+    def _end_invocation(self, call: _Call) -> None:
+        if call.fault is Fault.HUNG:
+            # Longer than anything is left of the invocation: it times out inside this call.
+            self._wait(self.clock.remaining() / self._time_scale + 1, slow=False)
+        self._crashed()
+        raise ExecutionEnvironmentKilled(
+            f"chaos: killed {'after' if call.kill_after else 'before'} {call.target}"
+        )
+
+    def _crashed(self) -> None:
+        """Every alert inside the window now may go out once more."""
+        for unit in self._window.open:
+            self.in_window[unit] += 1
+        self._window = _Window()
 
 
 def accepted_text(service: str, params: Mapping[str, Any]) -> str:
@@ -812,9 +1011,19 @@ def arrivals(runtime: LocalRuntime, plan: Plan) -> Arrivals:
 class DeadLetterCount:
     total: int = 0
     parked_as_expected: int = 0  # malformed records parked by the detector with a reason
+    poison_parked: int = 0  # of those, poison records
+    # SMS the sender gave up on while SNS was down (or that SQS moved after a crash on their last
+    # receive while SNS was down): the operator redrives them once the outage is over.
+    parked_in_outage: int = 0
     without_reason: int = 0  # Lambda on-failure records, SQS redrives: alerts may be lost
+    # Notifications SQS moved after maxReceiveCount; _compare counts those whose alert arrived
+    # anyway as moved_after_delivery, the others as without_reason.
+    moved_by_sqs: list[WindowKey] = field(default_factory=list)
+    moved_after_delivery: int = 0
+    unexpected: list[str] = field(default_factory=list)  # each unexplained letter, in short
     parked_unexpectedly: int = 0  # parked with a reason, but the generator wrote nothing wrong
     malformed_not_parked: int = 0
+    poison_not_parked: int = 0
     sources: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -822,26 +1031,71 @@ class DeadLetterCount:
         return self.without_reason + self.parked_unexpectedly + self.malformed_not_parked
 
 
-def count_dead_letters(runtime: LocalRuntime, plan: Plan) -> DeadLetterCount:
+def count_dead_letters(
+    runtime: LocalRuntime, plan: Plan, outage_refused: set[tuple[str, int]] | None = None
+) -> DeadLetterCount:
     count = DeadLetterCount()
     parked: set[str] = set()
-    malformed = plan.malformed()
+    malformed, poison = plan.malformed(), plan.poison()
     for letter in runtime.dead_letters.read():
         count.total += 1
         source = str(letter.get("source"))
         count.sources[source] += 1
+        if _sent_through_the_outage(letter, outage_refused or set()):
+            count.parked_in_outage += 1
+            continue
+        if source == "sqs-redrive" and (moved := _notification_unit(letter.get("payload"))):
+            # Received ten times without being deleted: every batch it was in crashed or timed
+            # out, or handed it back. Harmless if its alert went out all the same (_compare).
+            count.moved_by_sqs.append(moved)
+            continue
         if source not in ("detector", "sender"):
             # An on-failure record names a condition, a redrive nothing: no reason from the code.
             count.without_reason += 1
+            count.unexpected.append(_described(letter))
             continue
         appointment = _parked_appointment(letter.get("payload"))
         if source == "detector" and letter.get("reason") and appointment in malformed:
             count.parked_as_expected += 1
+            count.poison_parked += appointment in poison
             parked.add(appointment)
         else:
             count.parked_unexpectedly += 1
+            count.unexpected.append(_described(letter))
     count.malformed_not_parked = len(malformed - parked)
+    count.poison_not_parked = len(poison - parked)
     return count
+
+
+def _sent_through_the_outage(letter: Mapping[str, Any], outage_refused: set[tuple[str, int]]) -> bool:
+    """An SMS that SNS refused during the outage, parked by the sender after its last attempt with
+    SNS's error as the reason, or moved by SQS after a crash on that last receive."""
+    source, reason = str(letter.get("source")), str(letter.get("reason") or "")
+    if source == "sender":
+        if not (reason.startswith("sns.Publish") and "gave up after" in reason):
+            return False
+        body = str((letter.get("payload") or {}).get("body", ""))
+    elif source == "sqs-redrive":
+        body = json.dumps(letter.get("payload"), default=str)
+    else:
+        return False
+    token = TOKEN.search(body)
+    return token is not None and (appointment_id(int(token.group(1))), int(token.group(2))) in outage_refused
+
+
+def _described(letter: Mapping[str, Any]) -> str:
+    """A dead letter in one line for the summary: where from, why, and whose alert."""
+    token = TOKEN.search(json.dumps(letter.get("payload"), default=str))
+    return f"{letter.get('source')}: {letter.get('reason')} ({token.group(0) if token else 'no token'})"
+
+
+def _notification_unit(payload: Any) -> WindowKey | None:
+    """The alert and channel of a notification SQS moved as it was."""
+    token = TOKEN.search(json.dumps(payload, default=str))
+    channel = payload.get("channel") if isinstance(payload, Mapping) else None
+    if token is None or channel not in ("sms", "email", "in_app"):
+        return None
+    return (appointment_id(int(token.group(1))), int(token.group(2)), str(channel))
 
 
 def _parked_appointment(payload: Any) -> str | None:
@@ -849,6 +1103,19 @@ def _parked_appointment(payload: Any) -> str | None:
         return str(payload["dynamodb"]["Keys"]["appointment_id"]["S"])
     except (KeyError, TypeError):
         return None
+
+
+def redrive_after_outage(runtime: LocalRuntime) -> tuple[int, set[WindowKey]]:
+    """What the operator does once SNS is back (docs/operations.md): redrive the notifications'
+    dead letters. Returns how many went back, and the alerts redrive held back as superseded."""
+    outcomes = redrive(local_targets(runtime), dry_run=False, queues=("notifications",))
+    superseded: set[WindowKey] = set()
+    for outcome in outcomes:
+        token = TOKEN.search(outcome.letter.body)
+        channel = re.search(r'\\"?channel\\"?\s*:\s*\\"?(sms|email|in_app)', outcome.letter.body)
+        if outcome.superseded is not None and token and channel:
+            superseded.add((appointment_id(int(token.group(1))), int(token.group(2)), channel.group(1)))
+    return sum(outcome.moved for outcome in outcomes), superseded
 
 
 # ------------------------------------------------------------------------------------------------
@@ -871,25 +1138,57 @@ class ChaosResult:
     plan_summary: str = ""
     # for each duplicated unit, the trails of the invocations that sent it
     duplicate_trails: dict[Unit, list[list[str]]] = field(default_factory=dict)
+    # Second deliveries of alerts a fault inside the exactly-once window allowed one more.
+    in_window: int = 0
+    in_window_units: list[Unit] = field(default_factory=list)
+    # Expected alerts the operator's redrive after the outage held back: a later change made
+    # them untrue (redrive's superseded check). Neither delivered nor lost.
+    superseded: int = 0
+    redriven: int = 0
+    timeouts: int = 0
+    slow_timeouts: int = 0  # time-outs reached with slow calls alone: a time budget is wrong
+    records_retried: int = 0  # stream records handed to the detector more than once
 
     @property
     def unexplained(self) -> int:
-        return self.unexpected_deliveries + self.dead_letters.unexplained
+        return self.unexpected_deliveries + self.dead_letters.unexplained + self.slow_timeouts
 
     @property
     def ok(self) -> bool:
         return (
-            self.delivered == self.expected
+            self.delivered + self.superseded == self.expected
             and self.duplicates == 0
             and self.lost == 0
             and self.unexplained == 0
         )
 
     def last_line(self) -> str:
-        return (
-            f"chaos: expected={self.expected} delivered={self.delivered} duplicates={self.duplicates} "
-            f"lost={self.lost} dead_letters={self.dead_letters.total} unexplained={self.unexplained}"
+        return "chaos: " + _figures(
+            self.expected,
+            self.delivered,
+            self.duplicates,
+            self.in_window,
+            self.superseded,
+            self.lost,
+            self.dead_letters.total,
+            self.unexplained,
         )
+
+
+def _figures(  # noqa: PLR0917 - the last line's figures, in its order
+    expected: int,
+    delivered: int,
+    duplicates: int,
+    in_window: int,
+    superseded: int,
+    lost: int,
+    dead_letters: int,
+    unexplained: int,
+) -> str:
+    return (
+        f"expected={expected} delivered={delivered} duplicates={duplicates} in_window={in_window} "
+        f"superseded={superseded} lost={lost} dead_letters={dead_letters} unexplained={unexplained}"
+    )
 
 
 def run(
@@ -898,15 +1197,24 @@ def run(
     calendars: int = DEFAULT_CALENDARS,
     seed: int = DEFAULT_SEED,
     fault_rate: float = DEFAULT_FAULT_RATE,
-    crash_after_failed_completion: bool = False,
+    poison_share: float = POISON_SHARE,
+    outage_minutes: float = OUTAGE_MINUTES,
+    outage_at: float = OUTAGE_AT,
+    time_scale: float = CHAOS_TIME_SCALE,
     parameter_overrides: Mapping[str, str] | None = None,
     lambda_logs: TextIO | None = None,
     stream_mapping_changes: Mapping[str, Any] | None = None,
+    injector_type: type[FaultInjector] = FaultInjector,
 ) -> ChaosResult:
     """One chaos run. ``stream_mapping_changes`` is for what-if runs only (e.g. a proposed
-    ``MaximumRetryAttempts``); the default runs the template's own settings."""
+    ``MaximumRetryAttempts``); the default runs the template's own settings. SNS goes down for
+    ``outage_minutes`` of chaos time once ``outage_at`` of the writes are made (0: no outage)."""
     started = time.monotonic()
-    plan = make_plan(changes, calendars, seed)
+    plan = mix_in_poison(
+        make_plan(changes, calendars, seed),
+        random.Random(f"poison-{seed}"),  # noqa: S311 - seeded simulation
+        poison_share,
+    )
     overrides = {**CHAOS_PARAMETERS, **(parameter_overrides or {})}
     with LocalRuntime.embedded(
         parameter_overrides=overrides,
@@ -920,7 +1228,7 @@ def run(
     ) as runtime:
         runtime.put_calendars(calendar.settings for calendar in plan.calendars if calendar.stored)
         stack = runtime.stack
-        injector = FaultInjector(
+        injector = injector_type(
             fault_rate,
             random.Random(f"faults-{seed}"),  # noqa: S311 - seeded simulation
             tables={
@@ -933,49 +1241,117 @@ def run(
                 stack.attribute("StreamDeadLetterQueue", "QueueUrl"): "dlq parking",
                 stack.attribute("NotificationDeadLetterQueue", "QueueUrl"): "dlq parking",
             },
-            crash_after_failed_completion=crash_after_failed_completion,
+            time_scale=time_scale,
         )
-        time_scale = CHAOS_TIME_SCALE
         for logical_id in ("DetectorFunction", "SenderFunction"):
             function = runtime.function(logical_id)
             function.timeout_seconds *= time_scale
-            # Chaos time shrinks the time-out, not CPU or moto's calls: enforcing it would time
-            # out every batch. tests/local/test_function_timeout.py tests the enforcement.
-            function.enforces_timeout = False
+            # The functions run on the injector's clock, on which only slow and hung calls take
+            # time (CPU and moto's calls do not shrink with chaos time): time-outs are enforced
+            # on it, and the time budgets see what the faults used up.
+            function.clock = injector.clock
             function.invocation_scope = injector.active
         dynamodb, table = runtime.clients("dynamodb"), runtime.appointments_table()
+        outage_chunk = round(len(plan.writes) * outage_at / WRITE_CHUNK) * WRITE_CHUNK
+        redriven, superseded = 0, set[WindowKey]()
         with (
             injector.installed(),
-            mock.patch.object(wiring, "LONGEST_CALL_SECONDS", CHAOS_CALL_BUDGET_SECONDS),
+            mock.patch.object(wiring, "LONGEST_CALL_SECONDS", wiring.LONGEST_CALL_SECONDS * time_scale),
         ):
             for start in range(0, len(plan.writes), WRITE_CHUNK):
+                if outage_minutes > 0 and start == outage_chunk:
+                    injector.start_outage(outage_minutes)
                 for write in plan.writes[start : start + WRITE_CHUNK]:
                     write_to_table(dynamodb, table, write)
                 # Between chunks, messages waiting out a (scaled) visibility timeout keep waiting
                 # while the next writes arrive; the last drain waits for them.
                 runtime.drain(time_scale=time_scale, wait_for_held=False, max_invocations=MAX_INVOCATIONS)
             runtime.drain(time_scale=time_scale, max_invocations=MAX_INVOCATIONS)
+            while not injector.outage_over():  # a short run may end before the outage does
+                time.sleep(0.05)
+                runtime.drain(time_scale=time_scale, max_invocations=MAX_INVOCATIONS)
+            dead = count_dead_letters(runtime, plan, injector.outage_refused)
+            if dead.parked_in_outage:
+                redriven, superseded = redrive_after_outage(runtime)
+                runtime.drain(time_scale=time_scale, max_invocations=MAX_INVOCATIONS)
         found = arrivals(runtime, plan)
-        dead = count_dead_letters(runtime, plan)
+        retried = _records_retried(runtime)
+    result = _compare(plan, found, dead, injector, superseded, redriven, time.monotonic() - started)
+    result.records_retried = retried
+    return result
+
+
+def _records_retried(runtime: LocalRuntime) -> int:
+    """Stream records the detector was handed more than once (a retried or bisected batch)."""
+    seen = Counter(
+        record["dynamodb"]["SequenceNumber"]
+        for poller in runtime.stream_pollers
+        for event in poller.invocations
+        for record in event["Records"]
+    )
+    return sum(1 for n in seen.values() if n > 1)
+
+
+def _compare(  # noqa: PLR0917 - one run's pieces
+    plan: Plan,
+    found: Arrivals,
+    dead: DeadLetterCount,
+    injector: FaultInjector,
+    superseded_keys: set[WindowKey],
+    redriven: int,
+    seconds: float,
+) -> ChaosResult:
     expected = plan.expected()
     observed = found.units
-    duplicated = [unit for unit, n in observed.items() if unit in expected and n > expected[unit]]
+    arrived = {(a, w, c) for (a, w, _, c), n in observed.items() if n}
+    for moved in dead.moved_by_sqs:
+        if moved in arrived:
+            dead.moved_after_delivery += 1
+        else:
+            dead.without_reason += 1
+    # Only what did not arrive: a copy of an alert may be parked (and held back by the redrive)
+    # after the alert itself went out.
+    superseded = Counter(
+        {
+            unit: max(0, n - observed[unit])
+            for unit, n in expected.items()
+            if (unit[0], unit[1], unit[3]) in superseded_keys
+        }
+    )
+    duplicates = in_window = 0
+    duplicated: list[Unit] = []
+    in_window_units: list[Unit] = []
+    for unit, n in observed.items():
+        extra = n - expected[unit] if unit in expected else 0
+        if extra <= 0:
+            continue
+        allowed = min(extra, injector.in_window[(unit[0], unit[1], unit[3])])
+        in_window += allowed
+        duplicates += extra - allowed
+        (duplicated if extra > allowed else in_window_units).append(unit)
+    wanted = {unit: n - superseded[unit] for unit, n in expected.items()}
     return ChaosResult(
         expected=sum(expected.values()),
         delivered=sum(min(n, observed[unit]) for unit, n in expected.items()),
-        duplicates=sum(max(0, n - expected[unit]) for unit, n in observed.items() if unit in expected),
-        lost=sum(max(0, n - observed[unit]) for unit, n in expected.items()),
+        duplicates=duplicates,
+        lost=sum(max(0, n - observed[unit]) for unit, n in wanted.items()),
         dead_letters=dead,
         unexpected_deliveries=sum(n for unit, n in observed.items() if unit not in expected)
         + sum(found.unattributable.values()),
         faults=injector.faults,
         calls=injector.calls,
-        lost_units=sorted(unit for unit, n in expected.items() if observed[unit] < n),
+        lost_units=sorted(unit for unit, n in wanted.items() if observed[unit] < n),
         duplicate_units=sorted(duplicated),
-        duplicate_trails={unit: _trails_of(injector, unit) for unit in duplicated},
-        seconds=time.monotonic() - started,
+        duplicate_trails={unit: _trails_of(injector, unit) for unit in [*duplicated, *in_window_units]},
+        seconds=seconds,
         writes=len(plan.writes),
         plan_summary=plan.summary(),
+        in_window=in_window,
+        in_window_units=sorted(in_window_units),
+        superseded=sum(superseded.values()),
+        redriven=redriven,
+        timeouts=injector.timeouts,
+        slow_timeouts=injector.slow_timeouts,
     )
 
 
@@ -1008,16 +1384,31 @@ def print_summary(result: ChaosResult, out: TextIO) -> None:
     sources = ", ".join(f"{source} {n}" for source, n in sorted(dead.sources.items())) or "none"
     out.write(
         f"dead letters: {dead.total} ({sources}); malformed parked with a reason "
-        f"{dead.parked_as_expected}, without a reason {dead.without_reason}, parked unexpectedly "
-        f"{dead.parked_unexpectedly}, malformed never parked {dead.malformed_not_parked}\n"
+        f"{dead.parked_as_expected} (poison {dead.poison_parked}), without a reason "
+        f"{dead.without_reason}, moved by SQS after their alert went out {dead.moved_after_delivery}, "
+        f"parked unexpectedly {dead.parked_unexpectedly}, malformed never "
+        f"parked {dead.malformed_not_parked} (poison {dead.poison_not_parked}); SMS parked in the "
+        f"SNS outage {dead.parked_in_outage}, redriven after it {result.redriven}, superseded "
+        f"{result.superseded}\n"
     )
-    for label, units in (("lost", result.lost_units), ("duplicated", result.duplicate_units)):
+    for described in dead.unexpected[:10]:
+        out.write(f"  unexplained dead letter: {described}\n")
+    out.write(
+        f"time-outs: {result.timeouts} (from slow calls alone {result.slow_timeouts}); stream "
+        f"records retried {result.records_retried}; second deliveries inside the exactly-once "
+        f"window: {result.in_window}\n"
+    )
+    for label, units in (
+        ("lost", result.lost_units),
+        ("duplicated", result.duplicate_units),
+        ("sent twice inside the window", result.in_window_units),
+    ):
         if units:
             shown = ", ".join(f"{a} write {w} {k} {c}" for a, w, k, c in units[:10])
             out.write(f"{label}: {shown}{' ...' if len(units) > 10 else ''}\n")
-    for unit, trails in result.duplicate_trails.items():
+    for unit in result.duplicate_units:
         out.write(f"invocations that sent {' '.join(map(str, unit))}:\n")
-        for trail in trails:
+        for trail in result.duplicate_trails.get(unit, []):
             out.write("  " + " > ".join(trail) + "\n")
     out.write(f"wall time: {result.seconds:.1f} s for {result.writes} writes\n")
 
@@ -1040,10 +1431,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--fault-rate", type=float, default=DEFAULT_FAULT_RATE, help="share of calls faulted")
     parser.add_argument(
-        "--crash-after-failed-completion",
-        action="store_true",
-        help="also crash while a message whose idempotency completion failed is still on the queue "
-        "(its early delete failed too): shows the duplicates that window causes",
+        "--outage-minutes",
+        type=float,
+        default=OUTAGE_MINUTES,
+        help=f"SNS down for this many minutes of chaos time from half-way through the writes "
+        f"(default {OUTAGE_MINUTES:g}; 0: none)",
+    )
+    parser.add_argument(
+        "--poison-share", type=float, default=POISON_SHARE, help="poison records, a share of the writes"
     )
     args = parser.parse_args(argv)
     if args.seeds < 1:
@@ -1052,12 +1447,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = range(args.seed, args.seed + args.seeds)
     out.write(
         f"chaos: seed={args.seed if args.seeds == 1 else f'{seeds[0]}..{seeds[-1]}'} "
-        f"changes={args.changes} calendars={args.calendars} fault_rate={args.fault_rate}\n"
+        f"changes={args.changes} calendars={args.calendars} fault_rate={args.fault_rate} "
+        f"outage_minutes={args.outage_minutes:g} poison_share={args.poison_share:g}\n"
     )
-    out.write(f"chaos: {HONESTY_BOUNDARY}\n")
+    out.write(f"chaos: {WINDOW}\n")
     out.write(
         f"chaos: chaos time: the template's time-outs, visibility timeouts and back-off delays "
-        f"x 1/{round(1 / CHAOS_TIME_SCALE)}; the functions' budget per AWS call off\n"
+        f"x 1/{round(1 / CHAOS_TIME_SCALE)}; the functions run on a clock only slow and hung calls move\n"
     )
     out.flush()
     results = []
@@ -1067,12 +1463,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             calendars=args.calendars,
             seed=seed,
             fault_rate=args.fault_rate,
-            crash_after_failed_completion=args.crash_after_failed_completion,
+            outage_minutes=args.outage_minutes,
+            poison_share=args.poison_share,
         )
         print_summary(result, out)
         if args.seeds > 1:
             out.write(f"seed {seed}: {result.last_line().removeprefix('chaos: ')}\n")
-            out.flush()
+        out.flush()
         results.append(result)
     out.write(_verdict(results) + "\n")
     return 0 if all(result.ok for result in results) else 1
@@ -1082,15 +1479,19 @@ def _verdict(results: Sequence[ChaosResult]) -> str:
     """The last line: one seed's, or every seed's figures added up."""
     if len(results) == 1:
         return results[0].last_line()
-    total = {
-        name: sum(getattr(result, name) for result in results)
-        for name in ("expected", "delivered", "duplicates", "lost", "unexplained")
-    }
-    dead_letters = sum(result.dead_letters.total for result in results)
-    return (
-        f"chaos: expected={total['expected']} delivered={total['delivered']} "
-        f"duplicates={total['duplicates']} lost={total['lost']} dead_letters={dead_letters} "
-        f"unexplained={total['unexplained']}"
+
+    def total(figure: Callable[[ChaosResult], int]) -> int:
+        return sum(figure(result) for result in results)
+
+    return "chaos: " + _figures(
+        total(lambda r: r.expected),
+        total(lambda r: r.delivered),
+        total(lambda r: r.duplicates),
+        total(lambda r: r.in_window),
+        total(lambda r: r.superseded),
+        total(lambda r: r.lost),
+        total(lambda r: r.dead_letters.total),
+        total(lambda r: r.unexplained),
     )
 
 

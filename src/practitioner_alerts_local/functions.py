@@ -79,17 +79,55 @@ class FakeLambdaContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""
     log_stream_name: str = "local"
+    # The invocation's time: wall time, or a scenario's (see ScenarioClock).
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self._deadline = time.monotonic() + self.timeout_seconds
+        self._deadline = self.clock() + self.timeout_seconds
+
+    @property
+    def deadline(self) -> float:
+        return self._deadline
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self.clock()) * 1000))
 
     def past_deadline(self) -> bool:
-        return time.monotonic() > self._deadline
+        return self.clock() > self._deadline
+
+
+class InvocationTimedOut(BaseException):
+    """The invocation's time ran out in the middle of a call (a :class:`ScenarioClock` moved past
+    its deadline). Lambda stops an invocation there, whatever it was doing: a ``BaseException``,
+    so nothing in the handler carries on after it."""
+
+
+class ScenarioClock:
+    """An invocation clock that stands still unless a scenario moves it.
+
+    Chaos runs its functions on one: CPU time and moto's calls do not count, only what a fault
+    says a call took (a slow call, a call hung past the time-out), so a time-out is reached in
+    emulated time without burning wall time, and the functions' time budgets see exactly the
+    time the faults used up. :meth:`advance` past the running invocation's deadline raises
+    :class:`InvocationTimedOut`.
+    """
+
+    def __init__(self) -> None:
+        self._now = 0.0
+        self.deadline: float | None = None  # the running invocation's, set by InProcessFunction
+
+    def __call__(self) -> float:
+        return self._now
+
+    def remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+        if self.deadline is not None and self._now > self.deadline:
+            raise InvocationTimedOut(f"the invocation's time ran out {self._now - self.deadline:.3f} s ago")
 
 
 class FunctionTimedOut(Exception):
@@ -143,12 +181,14 @@ class InProcessFunction:
             str(props["CodeUri"]), str(props["Handler"])
         )
         self._module: ModuleType | None = None
-        # An invocation past timeout_seconds counts as timed out (chaos, whose time is scaled
-        # down but whose CPU and moto calls are not, switches this off).
+        # An invocation past timeout_seconds counts as timed out (measured on ``clock``).
         self.enforces_timeout = True
         # Entered around every invocation; fault injection switches itself on here, so that it
         # touches only the function's own AWS calls, never the runtime's.
         self.invocation_scope: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
+        # The invocations' time (their deadline and remaining time): wall time unless a scenario
+        # gives the function a ScenarioClock.
+        self.clock: Callable[[], float] = time.monotonic
 
     @property
     def service_name(self) -> str:
@@ -192,9 +232,18 @@ class InProcessFunction:
             invoked_function_arn=self.arn,
             timeout_seconds=self.timeout_seconds,
             aws_request_id=request_id,
+            clock=self.clock,
         )
-        invocation = self._run(module, event, context)
-        if self.enforces_timeout and context.past_deadline():
+        scenario = self.clock if isinstance(self.clock, ScenarioClock) else None
+        if scenario is not None:
+            scenario.deadline = context.deadline
+        try:
+            invocation = self._run(module, event, context)
+        finally:
+            if scenario is not None:
+                scenario.deadline = None
+        stopped = isinstance(invocation.error, InvocationTimedOut)
+        if stopped or (self.enforces_timeout and context.past_deadline()):
             # Lambda would have stopped it at the deadline: whatever it returned or did after it
             # does not count, and the execution environment is replaced (INIT again).
             self._sink.write(f"{request_id} Task timed out after {self.timeout_seconds:.2f} seconds\n")
@@ -216,6 +265,8 @@ class InProcessFunction:
             warnings.showwarning = self._log_warning
             try:
                 response = handler(event, context)
+            except InvocationTimedOut as stopped:
+                return Invocation(context.aws_request_id, None, stopped)
             except ExecutionEnvironmentKilled as killed:
                 self._log_error(killed, context.aws_request_id, error_type="Runtime.ExitError")
                 # Lambda never reuses an execution environment that died: the next one runs INIT.

@@ -134,12 +134,17 @@ class Targets:
             return None
 
 
-def redrive(targets: Targets, *, dry_run: bool) -> list[Outcome]:
+def redrive(
+    targets: Targets, *, dry_run: bool, queues: tuple[str, ...] = ("notifications", "stream")
+) -> list[Outcome]:
+    """Each dead letter of ``queues`` (``notifications``, ``stream``) back, or why not."""
     outcomes = []
-    for queue, url in (
-        ("notifications", targets.notification_dead_letter_queue_url),
-        ("stream", targets.stream_dead_letter_queue_url),
-    ):
+    urls = {
+        "notifications": targets.notification_dead_letter_queue_url,
+        "stream": targets.stream_dead_letter_queue_url,
+    }
+    for queue in queues:
+        url = urls[queue]
         visibility = 0 if dry_run else _WORK_VISIBILITY_SECONDS
         for letter in read_dead_letters(targets.sqs, url, queue, visibility):
             why = _superseded(targets, letter)

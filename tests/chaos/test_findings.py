@@ -7,15 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
+from practitioner_alerts.detector import _read
 from practitioner_alerts.domain.notifications import notifications_for
-from practitioner_alerts.errors import TransientError
+from practitioner_alerts.errors import MalformedRecord, TransientError
 from practitioner_alerts.rendering import Email
 from practitioner_alerts_local.functions import FakeLambdaContext
 from tests.fakes import (
     FakeEmail,
     FakeInFlight,
+    FakeParkingLot,
     FakeSms,
     InMemoryIdempotency,
     fake_sender,
@@ -88,3 +91,55 @@ def test_a_crash_after_a_failed_completion_does_not_send_the_sms_again() -> None
 
     assert isinstance(sender.sms, FakeSms) and len(sender.sms.outbox) == 1
     assert isinstance(sender.email, FakeEmail) and len(sender.email.outbox) == 1
+
+
+@dataclass
+class _DeleteFails(FakeInFlight):
+    def settle(self, receipt_handle: str) -> None:
+        raise TransientError("sqs.DeleteMessage: ThrottlingException")
+
+
+def test_a_message_neither_recorded_nor_deleted_ends_the_batch_at_once() -> None:
+    # The apt-02645 sequence (tests/chaos/test_fault_classes.py runs it through the pipeline):
+    # the SMS is out, its completion fails, so does its early delete. Every further call of the
+    # invocation would run with the SMS sent again by a crash; so nothing more is called, and the
+    # rest of the batch goes back untouched, without back-off calls, never parked for it.
+    in_flight = _DeleteFails()
+    sender = fake_sender(idempotency_store=_CompletionFails(), in_flight=in_flight, max_receives=1)
+    event = sqs_event(notifications_for(booking("apt-1"), WEBER, in_app=False))
+
+    response = sender.handle(event, None)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert isinstance(sender.sms, FakeSms) and len(sender.sms.outbox) == 1
+    assert isinstance(sender.email, FakeEmail) and sender.email.outbox == []
+    assert in_flight.postponed == []
+    assert isinstance(sender.parking, FakeParkingLot) and sender.parking.parked == []
+
+
+@pytest.mark.parametrize("field", ["visit_motive", "patient_first_name", "patient_last_name"])
+def test_a_binary_value_where_the_contract_says_text_is_parked_not_alerted_on(field: str) -> None:
+    # make chaos's poison records: Powertools deserializes a Binary to its base64 text, which
+    # the contract read as a String, and a booking with a binary visit motive alerted on all its
+    # channels (as "AP8=") instead of being parked.
+    image = {
+        "appointment_id": {"S": "apt-1"},
+        "calendar_id": {"S": "cal-1"},
+        "starts_at": {"S": "2027-09-20T10:00:00+02:00"},
+        "status": {"S": "booked"},
+        "changed_at": {"S": "2027-09-20T08:00:00+02:00"},
+        "changed_by": {"S": "patient"},
+        field: {"B": "AP8="},
+    }
+    record = {
+        "eventID": "ev-1",
+        "eventName": "INSERT",
+        "dynamodb": {
+            "Keys": {"appointment_id": {"S": "apt-1"}},
+            "NewImage": image,
+            "SequenceNumber": "1",
+        },
+    }
+
+    with pytest.raises(MalformedRecord, match=f"{field}: a Binary value"):
+        _read(DynamoDBRecord(record))

@@ -117,10 +117,22 @@ class SmsCapReached(PermanentError):
 AWS_CALLS_PER_MESSAGE = 6
 
 
-class OutOfTime(TransientError):
+class HandedBack(TransientError):
+    """The message goes back to the queue untouched; not an attempt that failed, so it is never
+    parked for it."""
+
+
+class OutOfTime(HandedBack):
     """Too little of the invocation is left to be sure one more message finishes: it goes back
     to the queue untouched, instead of being cut off between SNS accepting it and its
     idempotency record's completion, which would send it again."""
+
+
+class EndingEarly(HandedBack):
+    """An earlier message of this batch went out, but neither its idempotency record's
+    completion nor its early delete went through: until the invocation returns and Lambda
+    deletes it, a crash would send it again. So the rest of the batch goes back untouched, with
+    no back-off calls either, and the invocation returns at once."""
 
 
 class UnrenderableAlert(PermanentError):
@@ -180,6 +192,8 @@ class AlertSender:
         if context is not None:
             config.register_lambda_context(context)
         delivered: set[str] = set()
+        # Sent, but neither recorded nor deleted (see EndingEarly).
+        unsettled: list[str] = []
 
         def deliver(notification: Notification) -> dict[str, str]:
             result = self._deliver(notification)
@@ -213,11 +227,14 @@ class AlertSender:
                         "delivered, but the idempotency record could not be completed",
                         extra={"notification_id": notification.notification_id},
                     )
-                    self._settle(record)
+                    if not self._settle(record):
+                        unsettled.append(notification.notification_id)
                     return
                 raise TransientError("idempotency store unavailable; nothing was sent") from error
 
         def record_handler(record: SQSRecord) -> None:
+            if unsettled:
+                raise EndingEarly("an earlier message is sent but not settled; the batch ends here")
             if self._out_of_time(context):
                 raise OutOfTime("too little time left in this invocation; the message goes back untouched")
             notification = self._read(record)
@@ -231,7 +248,7 @@ class AlertSender:
                     logger.error("the deployment refused a delivery", extra={"reason": error.reason})
                     metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
                 receives = int(record.attributes.approximate_receive_count or 1)
-                if self.max_receives is None or receives < self.max_receives or isinstance(error, OutOfTime):
+                if self.max_receives is None or receives < self.max_receives or isinstance(error, HandedBack):
                     raise
                 # SQS would move it to the dead-letter queue at its next receive without a word
                 # on why; parked now, it carries the reason an operator needs before a redrive.
@@ -250,7 +267,8 @@ class AlertSender:
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
-        self._back_off(event, response)
+        if not unsettled:
+            self._back_off(event, response)
         return response
 
     def _out_of_time(self, context: LambdaContext | None) -> bool:
@@ -441,15 +459,19 @@ class AlertSender:
         )
         metrics.add_metric(name="NotificationsParked", unit=MetricUnit.Count, value=1)
 
-    def _settle(self, record: SQSRecord) -> None:
+    def _settle(self, record: SQSRecord) -> bool:
+        """Deletes the message now; False when that failed (it stays on the queue until Lambda
+        deletes it at the end of the batch)."""
         if self.in_flight is None:
-            return
+            return True
         try:
             self.in_flight.settle(record.receipt_handle)
         except AlertError as error:
             logger.warning(
                 "message not deleted early", extra={"message_id": record.message_id, "reason": error.reason}
             )
+            return False
+        return True
 
     def _back_off(self, event: dict[str, Any], response: PartialItemFailureResponse) -> None:
         """Bring failed messages back sooner at first and later each time, instead of after the
