@@ -19,7 +19,7 @@ help:
 	@echo "make test   - set up and run linters, type checks, template checks and every test"
 	@echo "make build  - sam build (arm64 layer wheels, no Docker)"
 	@echo "make bench  - side-by-side benchmarks: a table of ratios and bench-results.json (~4 min)"
-	@echo "make chaos  - 5,000 appointment changes through the local pipeline under injected AWS faults (~4 min)"
+	@echo "make chaos  - 5,000 appointment changes through the local pipeline under injected AWS faults (~7 min)"
 	@echo "make mutate - mutation testing of the domain, detector, sender and error mapping; kill rate per module (slow)"
 
 $(BIN)/.installed: pyproject.toml layers/shared/requirements.txt
