@@ -100,12 +100,16 @@ chaos: $(BIN)/.installed
 # mutant by its file's path, so .mutate/ puts the layer's package at its top, linked, not copied;
 # it keeps mutmut's results between runs, and only changed code is mutated again.
 MUTATE := .mutate
+# What the tests read besides the code: the docs tests read the README, the docs and the Makefile; the page words, web/
+MUTATE_LINKS := tests events template.yaml samconfig.toml docs README.md Makefile web
+# NICE="nice -n 10" leaves the CPU to other work first.
+NICE ?=
 mutate: $(BIN)/.installed
 	mkdir -p $(MUTATE)
 	ln -sfn ../layers/shared/practitioner_alerts $(MUTATE)/practitioner_alerts
-	for f in tests events template.yaml samconfig.toml; do ln -sfn ../$$f $(MUTATE)/$$f; done
+	for f in $(MUTATE_LINKS); do ln -sfn ../$$f $(MUTATE)/$$f; done
 	cp mutation/pyproject.toml $(MUTATE)/pyproject.toml
-	cd $(MUTATE) && ../$(BIN)/mutmut run --max-children $(or $(JOBS),2) > mutmut-run.log 2>&1 || { tail -40 mutmut-run.log; exit 1; }
+	cd $(MUTATE) && $(NICE) ../$(BIN)/mutmut run --max-children $(or $(JOBS),2) > mutmut-run.log 2>&1 || { tail -40 mutmut-run.log; exit 1; }
 	cd $(MUTATE) && ../$(BIN)/python ../mutation/kill_rates.py
 
 build: $(SAM_VENV)/.installed

@@ -132,6 +132,32 @@ def test_write_that_changes_neither_status_nor_start_is_silent() -> None:
     assert decide(change).reason is Reason.NO_STATUS_OR_START_CHANGE
 
 
+def test_an_appointment_written_already_cancelled_is_silent() -> None:
+    # A calendar import or a sync can write a cancelled appointment the practitioner never had.
+    insert = AppointmentChange("e-1", "INSERT", "apt-1", before=None, after=appointment(status="cancelled"))
+    decision = decide(insert)
+    assert (decision.kind, decision.alert, decision.reason) == (
+        ChangeKind.OTHER,
+        False,
+        Reason.NOT_AN_ALERTING_CHANGE,
+    )
+
+
+def test_moving_a_cancelled_appointment_is_silent_and_says_it_changed() -> None:
+    change = modify(
+        appointment(status="cancelled"),
+        status="cancelled",
+        starts_at="2027-09-09T09:00:00+02:00",
+        changed_at="2027-09-09T08:00:00+02:00",
+    )
+    decision = decide(change)
+    assert (decision.kind, decision.alert, decision.reason) == (
+        ChangeKind.OTHER,
+        False,
+        Reason.NOT_AN_ALERTING_CHANGE,
+    )
+
+
 def test_a_patient_booking_a_cancelled_appointment_again_is_an_online_booking() -> None:
     change = modify(appointment(status="cancelled"), status="booked", changed_at="2027-08-01T11:00:00+02:00")
     decision = decide(change)
@@ -204,6 +230,14 @@ def test_window_is_a_parameter() -> None:
     change = cancellation_at("2027-09-07T13:00:00+02:00")  # 47 h before
     assert not decide(change).alert
     assert decide(change, window=timedelta(hours=48)).alert
+
+
+def test_a_move_into_a_longer_window_alerts_as_short_notice() -> None:
+    # A calendar with a 48-hour window: a move from next week to 40 h after the change.
+    change = reschedule("2027-09-10T10:00:00+02:00", changed_at="2027-09-08T18:00:00+02:00")
+    assert decide(change).reason is Reason.EARLY_RESCHEDULE
+    decision = decide(change, window=timedelta(hours=48))
+    assert (decision.alert, decision.reason) == (True, Reason.RESCHEDULED_INTO_SHORT_NOTICE)
 
 
 # ------------------------------------------------------------------------------------------------
