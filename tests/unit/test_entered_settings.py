@@ -5,9 +5,11 @@ milliseconds, so `make mutate` checks each rule against them."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from practitioner_alerts.domain.settings import (
@@ -15,6 +17,7 @@ from practitioner_alerts.domain.settings import (
     display_email,
     entering,
     is_spam_prone,
+    normalize_email,
     practitioner_name_problem,
     sms_country_problem,
 )
@@ -131,6 +134,32 @@ def test_other_mailboxes_are_not_spam_prone(address: str) -> None:
 
 def test_no_address_is_not_spam_prone() -> None:
     assert not entered().email_is_spam_prone
+
+
+def test_an_address_is_saved_with_its_domain_in_punycode() -> None:
+    assert entered(alert_email="praxis@bücher.de").alert_email == "praxis@xn--bcher-kva.de"
+    assert entered(alert_email="praxis@example.de").alert_email == "praxis@example.de"
+
+
+def test_a_malformed_address_is_refused_with_the_validators_reason() -> None:
+    with pytest.raises(EmailNotValidError) as raised:
+        validate_email("praxis@@example.de", check_deliverability=False)
+    assert refusal(alert_email="praxis@@example.de") == f"Value error, {raised.value}"
+    with pytest.raises(ValueError, match=re.escape(str(raised.value))):
+        normalize_email("praxis@@example.de", entered=False)
+
+
+def test_an_address_whose_part_before_the_at_is_not_ascii_is_refused_when_entered() -> None:
+    message = (
+        "the part before the @ (müller) has letters outside ASCII, and e-mail cannot be sent to such an "
+        "address here; use an address whose part before the @ is plain ASCII"
+    )
+    assert refusal(alert_email="müller@example.de") == f"Value error, {message}"
+    with pytest.raises(ValueError) as raised:
+        normalize_email("müller@example.de")  # checked without saying how: as if entered
+    assert str(raised.value) == message
+    stored = CalendarSettings.model_validate({"calendar_id": "cal-1", "alert_email": "müller@example.de"})
+    assert stored.alert_email == "müller@example.de"
 
 
 def test_an_address_is_shown_with_its_domain_in_unicode() -> None:
