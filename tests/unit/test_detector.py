@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import timedelta
 from typing import Any
 
 from practitioner_alerts.adapters.dynamodb import InvalidSettings
 from practitioner_alerts.detector import AlertDetector
+from practitioner_alerts.domain.notifications import message_group
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from tests.conftest import load_event
@@ -58,6 +60,30 @@ def test_online_booking_queues_one_notification_per_channel() -> None:
     assert by_channel["email"].to == "praxis.weber@example.com"
     assert {n.alert.kind for n in sent} == {"booked"}
     assert len({n.notification_id for n in sent}) == 3
+
+
+def test_the_alert_names_the_patient_the_motive_and_the_practitioner_and_only_the_feed_gets_the_motive() -> (
+    None
+):
+    detector = make_detector()
+    detector.handle(batch("stream-online-booking.json"), None)
+    by_channel = {n.channel: n.alert for n in detector.queue.sent}
+    for alert in by_channel.values():
+        assert (alert.patient_first_name, alert.patient_last_name) == ("Maria", "Müller")
+        assert (alert.practitioner_name, alert.time_zone, alert.locale) == (
+            "Dr. Anna Weber",
+            "Europe/Berlin",
+            "de",
+        )
+        assert alert.previous_starts_at is None
+    assert by_channel["in_app"].visit_motive == "Erstuntersuchung"
+    assert by_channel["sms"].visit_motive is None and by_channel["email"].visit_motive is None
+
+
+def test_a_cancellation_alert_has_no_previous_start() -> None:
+    detector = make_detector()
+    detector.handle(batch("stream-late-cancellation.json"), None)
+    assert {(n.alert.kind, n.alert.previous_starts_at) for n in detector.queue.sent} == {("cancelled", None)}
 
 
 def test_the_same_batch_twice_yields_the_same_notification_ids() -> None:
@@ -239,3 +265,17 @@ def test_a_batch_whose_every_record_fails_is_handed_back_whole_as_a_partial_resp
     response = detector.handle(event, None)
     assert response == {"batchItemFailures": [{"itemIdentifier": s} for s in ("1", "2", "3")]}
     assert detector.parking.parked == [] and detector.queue.sent == []
+
+
+def test_an_appointments_alerts_on_one_channel_share_a_fifo_group_sqs_accepts() -> None:
+    # SQS takes MessageGroupId up to 128 characters; appointment ids may be 128 long themselves.
+    def groups(appointment_id: str) -> dict[str, str]:
+        detector = make_detector()
+        detector.handle({"Records": [booking_for(appointment_id)]}, None)
+        return {n.channel: message_group(n) for n in detector.queue.sent}
+
+    fits = "a" * 124  # with "#sms", exactly 128
+    assert groups(fits)["sms"] == f"{fits}#sms"
+    long = "b" * 128
+    hashed = hashlib.sha256(long.encode()).hexdigest()
+    assert groups(long) == {"sms": f"{hashed}#sms", "email": f"{hashed}#email", "in_app": f"{hashed}#in_app"}

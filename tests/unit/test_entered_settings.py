@@ -107,6 +107,35 @@ def test_a_number_of_no_country_is_refused_naming_the_allowed_ones() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("time_zone", "typed", "saved"),
+    [
+        ("Europe/Berlin", "0151 23456789", "+4915123456789"),
+        ("Europe/Vienna", "0664 1234567", "+436641234567"),
+        ("Europe/Zurich", "079 123 45 67", "+41791234567"),
+        ("UTC", "0151 23456789", "+4915123456789"),  # a zone of no country: read as German
+        ("Europe/Vienna", "+49 151 23456789", "+4915123456789"),
+    ],
+)
+def test_a_number_typed_without_a_country_code_is_read_in_the_calendars_country(
+    time_zone: str, typed: str, saved: str
+) -> None:
+    assert entered(time_zone=time_zone, alert_mobile=typed).alert_mobile == saved
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("call me", "is not a phone number"),
+        ("+49 151", "is not a valid phone number"),
+        ("+881631234567", "is a satellite or other non-geographic number; alerts go to mobile numbers only"),
+        ("030 1234567", "is not a mobile number; SMS cannot reach a landline"),
+    ],
+)
+def test_a_number_no_sms_can_reach_is_refused_saying_why(typed: str, message: str) -> None:
+    assert refusal(alert_mobile=typed) == f"Value error, {message}"
+
+
 def test_a_stored_number_of_a_country_since_disallowed_still_reads() -> None:
     # The sender refuses it when it sends; reading the settings must not fail the calendar.
     stored = CalendarSettings.model_validate({"calendar_id": "cal-1", "alert_mobile": FR_MOBILE})
@@ -201,6 +230,12 @@ def test_a_contact_that_was_pending_before_stays_pending() -> None:
     before = entered(alert_mobile=DE_MOBILE, alert_email="praxis@example.de")
     again = entered(alert_mobile=DE_MOBILE, alert_email="praxis@example.de").keeping_proof_of(before)
     assert (again.pending_channels, again.channels) == (("sms", "email"), ())
+
+
+def test_a_proven_number_stays_proven_beside_a_pending_address() -> None:
+    before = proven().model_copy(update={"verified_email": None})
+    again = entered(alert_mobile=DE_MOBILE, alert_email="praxis@example.de").keeping_proof_of(before)
+    assert (again.channels, again.pending_channels) == (("sms",), ("email",))
 
 
 def test_a_deleted_contact_keeps_no_proof() -> None:
