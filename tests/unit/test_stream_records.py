@@ -51,6 +51,7 @@ def test_sample_events_classify_as_their_names_say(
 ) -> None:
     (record,) = load_event(event_file)["Records"]
     change = change_from(record)
+    assert (change.event_id, change.appointment_id) == (record["eventID"], "apt-1001")
     assert classify(change) is kind
     decision = decide(change)
     assert (decision.alert, decision.reason) == (alert, reason)
@@ -120,15 +121,57 @@ def test_naive_timestamp_is_refused_with_an_example_of_the_right_form() -> None:
     assert "2027-09-09T12:00:00+02:00" in caught.value.reason
 
 
-def test_modify_without_old_image_points_at_the_stream_view_type() -> None:
-    (record,) = load_event("stream-late-cancellation.json")["Records"]
-    del record["dynamodb"]["OldImage"]
-    with pytest.raises(MalformedRecord, match="NEW_AND_OLD_IMAGES"):
+def reason_for(record: dict[str, Any]) -> str:
+    with pytest.raises(MalformedRecord) as caught:
         change_from(record)
+    return caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("event_name", "said"), [(None, "missing"), ("", "missing"), ("UPSERT", "got 'UPSERT'")]
+)
+def test_an_event_name_streams_never_write_is_refused_saying_what_came(
+    event_name: str | None, said: str
+) -> None:
+    record = _booking()
+    record["eventName"] = event_name
+    assert reason_for(record) == (
+        f"eventName: must be INSERT, MODIFY or REMOVE, as DynamoDB Streams writes it ({said})"
+    )
+
+
+@pytest.mark.parametrize("image", ["NewImage", "OldImage"])
+def test_modify_without_an_image_points_at_the_stream_view_type(image: str) -> None:
+    (record,) = load_event("stream-late-cancellation.json")["Records"]
+    del record["dynamodb"][image]
+    assert reason_for(record) == f"{image}: missing; the stream must use StreamViewType NEW_AND_OLD_IMAGES"
+
+
+def test_an_insert_without_a_new_image_points_at_the_stream_view_type() -> None:
+    record = _booking()
+    del record["dynamodb"]["NewImage"]
+    assert reason_for(record).startswith("NewImage: missing; the stream must use StreamViewType")
+
+
+def test_a_bad_old_image_is_named_as_the_old_image() -> None:
+    (record,) = load_event("stream-late-cancellation.json")["Records"]
+    record["dynamodb"]["OldImage"]["starts_at"] = {"S": "tomorrow"}
+    assert reason_for(record).startswith("OldImage.starts_at: ")
+
+
+def test_without_keys_the_appointment_id_comes_from_the_images() -> None:
+    record = _booking()
+    del record["dynamodb"]["Keys"]
+    assert change_from(record).appointment_id == "apt-1001"
+    (removal,) = load_event("stream-ttl-removal.json")["Records"]
+    del removal["dynamodb"]["Keys"]
+    assert change_from(removal).appointment_id == removal["dynamodb"]["OldImage"]["appointment_id"]["S"]
 
 
 def test_moving_an_appointment_to_another_calendar_is_refused() -> None:
     (record,) = load_event("stream-late-cancellation.json")["Records"]
     record["dynamodb"]["NewImage"]["calendar_id"] = {"S": "cal-other"}
-    with pytest.raises(MalformedRecord, match="calendar_id"):
-        change_from(record)
+    assert reason_for(record) == (
+        "NewImage.calendar_id: an appointment never changes calendar; "
+        "write a cancellation and a new booking instead"
+    )
