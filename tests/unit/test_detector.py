@@ -7,6 +7,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+import practitioner_alerts.detector as detector_module
 from practitioner_alerts.adapters.dynamodb import InvalidSettings
 from practitioner_alerts.detector import AlertDetector
 from practitioner_alerts.domain.notifications import message_group
@@ -156,6 +157,32 @@ def test_malformed_record_is_parked_with_its_reason_while_neighbours_go_out() ->
     assert parked["payload"]["eventID"] == "ev-apt-bad"
 
 
+def test_a_parked_record_says_where_the_stream_keeps_it_and_is_counted_for_the_alarm() -> None:
+    # The summary finds the record in the stream when its payload is too large to park whole.
+    detector_module.metrics.clear_metrics()
+    bad = booking_for("apt-bad", seq="7")
+    del bad["dynamodb"]["NewImage"]["starts_at"]
+    detector = make_detector()
+    detector.handle({"Records": [bad]}, None)
+    (parked,) = detector.parking.parked
+    assert parked["summary"] == {
+        "eventID": "ev-apt-bad",
+        "eventName": "INSERT",
+        "eventSourceARN": bad["eventSourceARN"],
+        "dynamodb": {
+            "SequenceNumber": "7",
+            "ApproximateCreationDateTime": 1820000000,
+            "Keys": {"appointment_id": {"S": "apt-bad"}},
+        },
+    }
+    emitted = detector_module.metrics.serialize_metric_set()
+    definitions = emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert {"Name": "RecordsParked", "Unit": "Count"} in definitions
+    value = emitted["RecordsParked"]
+    assert (sum(value) if isinstance(value, list) else value) == 1.0
+    detector_module.metrics.clear_metrics()
+
+
 def test_transient_failure_retries_from_that_record_and_keeps_order() -> None:
     queue = FakeQueue(fail_for={"apt-2"}, failure=TransientError)
     detector = make_detector(queue=queue)
@@ -279,3 +306,17 @@ def test_an_appointments_alerts_on_one_channel_share_a_fifo_group_sqs_accepts() 
     long = "b" * 128
     hashed = hashlib.sha256(long.encode()).hexdigest()
     assert groups(long) == {"sms": f"{hashed}#sms", "email": f"{hashed}#email", "in_app": f"{hashed}#in_app"}
+
+
+def test_a_record_without_its_stream_part_is_parked_with_what_little_it_says() -> None:
+    broken = booking_for("apt-bad")
+    del broken["dynamodb"]
+    detector = make_detector()
+    assert detector.handle({"Records": [broken]}, None) == {"batchItemFailures": []}
+    (parked,) = detector.parking.parked
+    assert parked["summary"]["eventID"] == "ev-apt-bad"
+    assert parked["summary"]["dynamodb"] == {
+        "SequenceNumber": None,
+        "ApproximateCreationDateTime": None,
+        "Keys": None,
+    }
