@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -320,3 +321,56 @@ def test_a_record_without_its_stream_part_is_parked_with_what_little_it_says() -
         "ApproximateCreationDateTime": None,
         "Keys": None,
     }
+
+
+def test_each_decision_is_logged_with_why_and_the_batch_counts_alerts_and_silent_changes(caplog: Any) -> None:
+    # docs/operations.md: one `decisions` line lists event, appointment, calendar, change, alert,
+    # reason and channels; AlertsQueued and ChangesSilent feed the dashboard.
+    detector_module.metrics.clear_metrics()
+    no_contacts = CalendarSettings(calendar_id="cal-no-contacts")
+    detector = make_detector(
+        FakeSettings({WEBER.calendar_id: WEBER, no_contacts.calendar_id: no_contacts}), in_app=False
+    )
+    records = [
+        booking_for("apt-1", seq="1"),
+        booking_for("apt-2", calendar_id="cal-unknown", seq="2"),
+        booking_for("apt-3", calendar_id="cal-no-contacts", seq="3"),
+    ]
+    with caplog.at_level(logging.INFO):
+        detector.handle({"Records": records}, None)
+    (line,) = [r for r in caplog.records if r.getMessage() == "decisions"]
+    assert line.decisions == [
+        {
+            "event_id": "ev-apt-1",
+            "appointment_id": "apt-1",
+            "calendar_id": "cal-dr-weber",
+            "change": "booked",
+            "alert": True,
+            "reason": "online_booking",
+            "channels": ["sms", "email"],
+        },
+        {
+            "event_id": "ev-apt-2",
+            "appointment_id": "apt-2",
+            "calendar_id": "cal-unknown",
+            "change": "booked",
+            "alert": False,
+            "reason": "no_calendar_settings",
+            "channels": [],
+        },
+        {
+            "event_id": "ev-apt-3",
+            "appointment_id": "apt-3",
+            "calendar_id": "cal-no-contacts",
+            "change": "booked",
+            "alert": False,
+            "reason": "no_contact",
+            "channels": [],
+        },
+    ]
+    emitted = detector_module.metrics.serialize_metric_set()
+    counted = {d["Name"]: d["Unit"] for d in emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert counted == {"AlertsQueued": "Count", "ChangesSilent": "Count"}
+    totals = {name: sum(v) if isinstance(v := emitted[name], list) else v for name in counted}
+    assert totals == {"AlertsQueued": 1.0, "ChangesSilent": 2.0}  # one alert (on two channels)
+    detector_module.metrics.clear_metrics()
