@@ -105,14 +105,20 @@ chaos: $(BIN)/.installed
 # `make test`; run it before each closing note. It ends with each module's kill rate and the
 # surviving mutants (`cd .mutate && ../.venv/bin/mutmut show NAME` shows one). mutmut names a
 # mutant by its file's path, so .mutate/ puts the layer's package at its top, linked, not copied;
-# it keeps mutmut's results between runs, and only changed code is mutated again.
+# it keeps mutmut's results between runs, and only changed code is mutated again. A verdict stands
+# until its function's code changes, so after adding tests recheck survivors by name or glob:
+# make mutate MUTANTS='practitioner_alerts.sender.*' (NICE="nice -n 10" on a shared machine).
 MUTATE := .mutate
+# What the tests read besides the code: the README, docs/ and the Makefile (test_docs), web/ (test_page_words).
+MUTATE_LINKS := tests events template.yaml samconfig.toml docs README.md Makefile web
+NICE ?=
+MUTANTS ?=
 mutate: $(BIN)/.installed
 	mkdir -p $(MUTATE)
 	ln -sfn ../layers/shared/practitioner_alerts $(MUTATE)/practitioner_alerts
-	for f in tests events template.yaml samconfig.toml; do ln -sfn ../$$f $(MUTATE)/$$f; done
+	for f in $(MUTATE_LINKS); do ln -sfn ../$$f $(MUTATE)/$$f; done
 	cp mutation/pyproject.toml $(MUTATE)/pyproject.toml
-	cd $(MUTATE) && ../$(BIN)/mutmut run --max-children $(or $(JOBS),2) > mutmut-run.log 2>&1 || { tail -40 mutmut-run.log; exit 1; }
+	cd $(MUTATE) && $(NICE) ../$(BIN)/mutmut run --max-children $(or $(JOBS),2) $(MUTANTS) > mutmut-run.log 2>&1 || { tail -40 mutmut-run.log; exit 1; }
 	cd $(MUTATE) && ../$(BIN)/python ../mutation/kill_rates.py
 
 build: $(SAM_VENV)/.installed

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import logging
 from datetime import timedelta
 from typing import Any
 
+import practitioner_alerts.detector as detector_module
 from practitioner_alerts.adapters.dynamodb import InvalidSettings
 from practitioner_alerts.detector import AlertDetector
+from practitioner_alerts.domain.notifications import message_group
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError, TransientError
 from tests.conftest import load_event
@@ -58,6 +62,30 @@ def test_online_booking_queues_one_notification_per_channel() -> None:
     assert by_channel["email"].to == "praxis.weber@example.com"
     assert {n.alert.kind for n in sent} == {"booked"}
     assert len({n.notification_id for n in sent}) == 3
+
+
+def test_the_alert_names_the_patient_the_motive_and_the_practitioner_and_only_the_feed_gets_the_motive() -> (
+    None
+):
+    detector = make_detector()
+    detector.handle(batch("stream-online-booking.json"), None)
+    by_channel = {n.channel: n.alert for n in detector.queue.sent}
+    for alert in by_channel.values():
+        assert (alert.patient_first_name, alert.patient_last_name) == ("Maria", "Müller")
+        assert (alert.practitioner_name, alert.time_zone, alert.locale) == (
+            "Dr. Anna Weber",
+            "Europe/Berlin",
+            "de",
+        )
+        assert alert.previous_starts_at is None
+    assert by_channel["in_app"].visit_motive == "Erstuntersuchung"
+    assert by_channel["sms"].visit_motive is None and by_channel["email"].visit_motive is None
+
+
+def test_a_cancellation_alert_has_no_previous_start() -> None:
+    detector = make_detector()
+    detector.handle(batch("stream-late-cancellation.json"), None)
+    assert {(n.alert.kind, n.alert.previous_starts_at) for n in detector.queue.sent} == {("cancelled", None)}
 
 
 def test_the_same_batch_twice_yields_the_same_notification_ids() -> None:
@@ -128,6 +156,32 @@ def test_malformed_record_is_parked_with_its_reason_while_neighbours_go_out() ->
     assert parked["source"] == "detector"
     assert "NewImage.starts_at: missing" in parked["reason"]
     assert parked["payload"]["eventID"] == "ev-apt-bad"
+
+
+def test_a_parked_record_says_where_the_stream_keeps_it_and_is_counted_for_the_alarm() -> None:
+    # The summary finds the record in the stream when its payload is too large to park whole.
+    detector_module.metrics.clear_metrics()
+    bad = booking_for("apt-bad", seq="7")
+    del bad["dynamodb"]["NewImage"]["starts_at"]
+    detector = make_detector()
+    detector.handle({"Records": [bad]}, None)
+    (parked,) = detector.parking.parked
+    assert parked["summary"] == {
+        "eventID": "ev-apt-bad",
+        "eventName": "INSERT",
+        "eventSourceARN": bad["eventSourceARN"],
+        "dynamodb": {
+            "SequenceNumber": "7",
+            "ApproximateCreationDateTime": 1820000000,
+            "Keys": {"appointment_id": {"S": "apt-bad"}},
+        },
+    }
+    emitted = detector_module.metrics.serialize_metric_set()
+    definitions = emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert {"Name": "RecordsParked", "Unit": "Count"} in definitions
+    value = emitted["RecordsParked"]
+    assert (sum(value) if isinstance(value, list) else value) == 1.0
+    detector_module.metrics.clear_metrics()
 
 
 def test_transient_failure_retries_from_that_record_and_keeps_order() -> None:
@@ -239,3 +293,84 @@ def test_a_batch_whose_every_record_fails_is_handed_back_whole_as_a_partial_resp
     response = detector.handle(event, None)
     assert response == {"batchItemFailures": [{"itemIdentifier": s} for s in ("1", "2", "3")]}
     assert detector.parking.parked == [] and detector.queue.sent == []
+
+
+def test_an_appointments_alerts_on_one_channel_share_a_fifo_group_sqs_accepts() -> None:
+    # SQS takes MessageGroupId up to 128 characters; appointment ids may be 128 long themselves.
+    def groups(appointment_id: str) -> dict[str, str]:
+        detector = make_detector()
+        detector.handle({"Records": [booking_for(appointment_id)]}, None)
+        return {n.channel: message_group(n) for n in detector.queue.sent}
+
+    fits = "a" * 124  # with "#sms", exactly 128
+    assert groups(fits)["sms"] == f"{fits}#sms"
+    long = "b" * 128
+    hashed = hashlib.sha256(long.encode()).hexdigest()
+    assert groups(long) == {"sms": f"{hashed}#sms", "email": f"{hashed}#email", "in_app": f"{hashed}#in_app"}
+
+
+def test_a_record_without_its_stream_part_is_parked_with_what_little_it_says() -> None:
+    broken = booking_for("apt-bad")
+    del broken["dynamodb"]
+    detector = make_detector()
+    assert detector.handle({"Records": [broken]}, None) == {"batchItemFailures": []}
+    (parked,) = detector.parking.parked
+    assert parked["summary"]["eventID"] == "ev-apt-bad"
+    assert parked["summary"]["dynamodb"] == {
+        "SequenceNumber": None,
+        "ApproximateCreationDateTime": None,
+        "Keys": None,
+    }
+
+
+def test_each_decision_is_logged_with_why_and_the_batch_counts_alerts_and_silent_changes(caplog: Any) -> None:
+    # docs/operations.md: one `decisions` line lists event, appointment, calendar, change, alert,
+    # reason and channels; AlertsQueued and ChangesSilent feed the dashboard.
+    detector_module.metrics.clear_metrics()
+    no_contacts = CalendarSettings(calendar_id="cal-no-contacts")
+    detector = make_detector(
+        FakeSettings({WEBER.calendar_id: WEBER, no_contacts.calendar_id: no_contacts}), in_app=False
+    )
+    records = [
+        booking_for("apt-1", seq="1"),
+        booking_for("apt-2", calendar_id="cal-unknown", seq="2"),
+        booking_for("apt-3", calendar_id="cal-no-contacts", seq="3"),
+    ]
+    with caplog.at_level(logging.INFO):
+        detector.handle({"Records": records}, None)
+    (line,) = [r for r in caplog.records if r.getMessage() == "decisions"]
+    assert line.decisions == [
+        {
+            "event_id": "ev-apt-1",
+            "appointment_id": "apt-1",
+            "calendar_id": "cal-dr-weber",
+            "change": "booked",
+            "alert": True,
+            "reason": "online_booking",
+            "channels": ["sms", "email"],
+        },
+        {
+            "event_id": "ev-apt-2",
+            "appointment_id": "apt-2",
+            "calendar_id": "cal-unknown",
+            "change": "booked",
+            "alert": False,
+            "reason": "no_calendar_settings",
+            "channels": [],
+        },
+        {
+            "event_id": "ev-apt-3",
+            "appointment_id": "apt-3",
+            "calendar_id": "cal-no-contacts",
+            "change": "booked",
+            "alert": False,
+            "reason": "no_contact",
+            "channels": [],
+        },
+    ]
+    emitted = detector_module.metrics.serialize_metric_set()
+    counted = {d["Name"]: d["Unit"] for d in emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert counted == {"AlertsQueued": "Count", "ChangesSilent": "Count"}
+    totals = {name: sum(v) if isinstance(v := emitted[name], list) else v for name in counted}
+    assert totals == {"AlertsQueued": 1.0, "ChangesSilent": 2.0}  # one alert (on two channels)
+    detector_module.metrics.clear_metrics()

@@ -11,8 +11,10 @@ from functools import cache
 
 import botocore.session
 import pytest
+from botocore.exceptions import ClientError
 
 from practitioner_alerts.adapters import aws_errors, ses, sns, sqs
+from practitioner_alerts.errors import TransientError
 
 # The operations our adapters call, by service.
 CALLED = {
@@ -47,3 +49,13 @@ def test_each_code_an_adapter_names_is_in_the_operations_model(
 def test_each_retryable_code_is_returned_by_an_operation_we_call() -> None:
     known = set().union(*(codes_of(service, op) for service, ops in CALLED.items() for op in ops))
     assert aws_errors.RETRYABLE_CODES - known == set()
+
+
+def test_a_failure_without_an_error_code_is_retried_saying_the_code_is_unknown() -> None:
+    # A proxy's or a load balancer's reply, not the service's: no "Error" in it at all.
+    with pytest.raises(TransientError) as raised, aws_errors.aws_call("dynamodb.PutItem"):
+        raise ClientError({"ResponseMetadata": {"HTTPStatusCode": 502}}, "PutItem")
+    assert (raised.value.reason, raised.value.code) == ("dynamodb.PutItem: Unknown", "Unknown")
+    with pytest.raises(TransientError) as raised, aws_errors.aws_call("sns.Publish"):
+        raise ClientError({"Error": {"Message": "Bad Request"}}, "Publish")
+    assert raised.value.reason == "sns.Publish: Unknown (unexpected, retried)"

@@ -326,6 +326,57 @@ def test_no_log_line_or_metric_of_the_path_carries_a_contact_or_a_patient_name(
         assert [found for found in EMAIL_PATTERN.findall(line) if "example" in found] == [], line[:200]
 
 
+# What an operator finds each line by and reads in it (docs/operations.md, "Logs, metrics, traces"):
+# the message, notification or calendar it is about, and for a warning, the reason.
+FIELDS: dict[str, set[str]] = {
+    "notification delivered": {"notification_id", "appointment_id", "calendar_id", "channel", "kind"},
+    "notification parked": {"message_id", "channel", "reason"},
+    "not sent: the calendar's contact changed since the alert was queued": {
+        "notification_id",
+        "calendar_id",
+        "channel",
+        "kind",
+    },
+    "sms over the hourly cap; the e-mail carries this alert": {"notification_id", "calendar_id"},
+    "sms receipt mapping not stored": {"calendar_id", "reason"},
+    "push failed; the calendar page catches up from the feed": {
+        "notification_id",
+        "calendar_id",
+        "alert_id",
+        "reason",
+    },
+    "delivery failure not logged": {"calendar_id", "reason"},
+    "message not deleted early": {"message_id", "reason"},
+    "delivered, but the idempotency record could not be completed": {"notification_id"},
+    "the deployment refused a delivery": {"reason"},
+    "backoff not applied": {"message_id", "reason"},
+    "record parked": {"event_id", "reason", "sequence_number"},
+    "decisions": {"decisions"},
+    "notifications not queued; the batch resumes from the first record not queued": {"reason", "records"},
+    "delivery failure recorded": {"calendar_id", "channel", "reason"},
+    "SMS receipt for an unknown message": {"sns_message_id"},
+    "SES event is not JSON": {"sns_message_id"},
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_each_line_of_the_path_names_what_it_is_about_and_why(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    scenario, expected = SCENARIOS[name]
+    with caplog.at_level(logging.DEBUG):
+        scenario()
+    lines = [record for record in caplog.records if record.getMessage() in expected]
+    assert {record.getMessage() for record in lines} == expected
+    for record in lines:
+        fields = FIELDS[record.getMessage()]
+        assert fields <= vars(record).keys(), record.getMessage()
+        if "reason" in fields:
+            assert isinstance(record.reason, str) and record.reason, record.getMessage()
+        named = fields & {"message_id", "notification_id", "calendar_id", "event_id", "sns_message_id"}
+        assert all(getattr(record, field) for field in named), record.getMessage()
+
+
 def _log_messages(module: Any) -> set[str]:
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     return {
@@ -344,3 +395,4 @@ def test_every_log_line_of_the_delivery_paths_is_run_by_a_scenario_here() -> Non
     in_code = set().union(*(_log_messages(module) for module in MODULES))
     run = set().union(*(expected for _, expected in SCENARIOS.values()))
     assert in_code - run == set(), "a log line no scenario here runs: add one"
+    assert in_code == set(FIELDS), "a log line whose fields FIELDS does not name: add them"

@@ -28,6 +28,11 @@ def modify(before: Appointment, **changes: Any) -> AppointmentChange:
     return AppointmentChange("e-1", "MODIFY", "apt-1", before=before, after=appointment(**changes))
 
 
+def verdict(change: AppointmentChange) -> tuple[ChangeKind, bool, Reason]:
+    decision = decide(change)
+    return decision.kind, decision.alert, decision.reason
+
+
 def cancellation_at(changed_at: str, starts_at: str = BOOKED["starts_at"]) -> AppointmentChange:
     return modify(
         appointment(starts_at=starts_at), starts_at=starts_at, status="cancelled", changed_at=changed_at
@@ -36,12 +41,7 @@ def cancellation_at(changed_at: str, starts_at: str = BOOKED["starts_at"]) -> Ap
 
 def test_online_booking_always_alerts_even_weeks_ahead() -> None:
     change = AppointmentChange("e-1", "INSERT", "apt-1", before=None, after=appointment())
-    decision = decide(change)
-    assert (decision.kind, decision.alert, decision.reason) == (
-        ChangeKind.BOOKED,
-        True,
-        Reason.ONLINE_BOOKING,
-    )
+    assert verdict(change) == (ChangeKind.BOOKED, True, Reason.ONLINE_BOOKING)
 
 
 def test_help_article_cancellation_at_13_the_day_before_alerts() -> None:
@@ -101,12 +101,7 @@ def test_late_reschedule_alerts_measured_from_the_old_start() -> None:
     change = modify(
         appointment(), starts_at="2027-10-09T12:00:00+02:00", changed_at="2027-09-08T13:00:00+02:00"
     )
-    decision = decide(change)
-    assert (decision.kind, decision.alert, decision.reason) == (
-        ChangeKind.RESCHEDULED,
-        True,
-        Reason.LATE_RESCHEDULE,
-    )
+    assert verdict(change) == (ChangeKind.RESCHEDULED, True, Reason.LATE_RESCHEDULE)
 
 
 @pytest.mark.parametrize(
@@ -132,14 +127,25 @@ def test_write_that_changes_neither_status_nor_start_is_silent() -> None:
     assert decide(change).reason is Reason.NO_STATUS_OR_START_CHANGE
 
 
+def test_an_appointment_written_already_cancelled_is_silent() -> None:
+    # A calendar import or a sync can write a cancelled appointment the practitioner never had.
+    insert = AppointmentChange("e-1", "INSERT", "apt-1", before=None, after=appointment(status="cancelled"))
+    assert verdict(insert) == (ChangeKind.OTHER, False, Reason.NOT_AN_ALERTING_CHANGE)
+
+
+def test_moving_a_cancelled_appointment_is_silent_and_says_it_changed() -> None:
+    change = modify(
+        appointment(status="cancelled"),
+        status="cancelled",
+        starts_at="2027-09-09T09:00:00+02:00",
+        changed_at="2027-09-09T08:00:00+02:00",
+    )
+    assert verdict(change) == (ChangeKind.OTHER, False, Reason.NOT_AN_ALERTING_CHANGE)
+
+
 def test_a_patient_booking_a_cancelled_appointment_again_is_an_online_booking() -> None:
     change = modify(appointment(status="cancelled"), status="booked", changed_at="2027-08-01T11:00:00+02:00")
-    decision = decide(change)
-    assert (decision.kind, decision.alert, decision.reason) == (
-        ChangeKind.BOOKED,
-        True,
-        Reason.ONLINE_REBOOKING,
-    )
+    assert verdict(change) == (ChangeKind.BOOKED, True, Reason.ONLINE_REBOOKING)
 
 
 def test_the_practice_booking_a_cancelled_appointment_again_is_silent() -> None:
@@ -160,8 +166,7 @@ def reschedule(
 
 def test_a_move_from_next_week_to_tomorrow_morning_alerts_as_short_notice() -> None:
     # The review's case: made 14 h before the new start, days before the old one.
-    decision = decide(reschedule("2027-09-09T08:00:00+02:00", changed_at="2027-09-08T18:00:00+02:00"))
-    assert (decision.kind, decision.alert, decision.reason) == (
+    assert verdict(reschedule("2027-09-09T08:00:00+02:00", changed_at="2027-09-08T18:00:00+02:00")) == (
         ChangeKind.RESCHEDULED,
         True,
         Reason.RESCHEDULED_INTO_SHORT_NOTICE,
@@ -204,6 +209,14 @@ def test_window_is_a_parameter() -> None:
     change = cancellation_at("2027-09-07T13:00:00+02:00")  # 47 h before
     assert not decide(change).alert
     assert decide(change, window=timedelta(hours=48)).alert
+
+
+def test_a_move_into_a_longer_window_alerts_as_short_notice() -> None:
+    # A calendar with a 48-hour window: a move from next week to 40 h after the change.
+    change = reschedule("2027-09-10T10:00:00+02:00", changed_at="2027-09-08T18:00:00+02:00")
+    assert decide(change).reason is Reason.EARLY_RESCHEDULE
+    decision = decide(change, window=timedelta(hours=48))
+    assert (decision.alert, decision.reason) == (True, Reason.RESCHEDULED_INTO_SHORT_NOTICE)
 
 
 # ------------------------------------------------------------------------------------------------

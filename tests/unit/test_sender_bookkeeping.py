@@ -6,9 +6,11 @@ surviving here each changed one of these without a test noticing."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 import practitioner_alerts.sender as sender_module
@@ -23,6 +25,7 @@ WEBER = CalendarSettings(
 ).with_contacts_verified()
 SMS_ONLY = WEBER.model_copy(update={"alert_email": None, "verified_email": None})
 EMAIL_ONLY = WEBER.model_copy(update={"alert_mobile": None, "verified_mobile": None})
+FEED_ONLY = WEBER.model_copy(update={"alert_email": None, "alert_mobile": None})
 
 
 def booking(appointment_id: str = "apt-1", changed_at: datetime | None = None) -> AlertContent:
@@ -131,9 +134,7 @@ def test_a_message_sent_but_not_recorded_is_deleted_at_once_by_its_receipt_handl
 
 def test_pushes_and_failed_pushes_are_counted_for_the_dashboard() -> None:
     metrics_emitted()
-    (in_app,) = notifications_for(
-        booking(), WEBER.model_copy(update={"alert_email": None, "alert_mobile": None}), in_app=True
-    )
+    (in_app,) = notifications_for(booking(), FEED_ONLY, in_app=True)
     fake_sender().handle(queue_event([in_app]), None)
     assert metrics_emitted()["Pushed"] == (1.0, "Count")
     failing = fake_sender(push=FakePush(failure=TransientError("appsync: 503")))
@@ -145,12 +146,61 @@ def test_pushes_and_failed_pushes_are_counted_for_the_dashboard() -> None:
 
 def test_the_pushed_event_is_the_feed_entry_as_the_feed_api_shows_it() -> None:
     push = FakePush()
-    (in_app,) = notifications_for(
-        booking(), WEBER.model_copy(update={"alert_email": None, "alert_mobile": None}), in_app=True
-    )
+    (in_app,) = notifications_for(booking(), FEED_ONLY, in_app=True)
     sender = fake_sender(push=push)
     sender.handle(queue_event([in_app]), None)
     (entry,) = sender.feed.entries.values()  # type: ignore[attr-defined]
     ((channel, events),) = push.published
     assert channel.startswith("/alerts/")
     assert [json.loads(event) for event in events] == [entry.as_alert()]
+
+
+@pytest.mark.usefixtures("machine_in_new_york")
+def test_a_feed_alert_id_is_the_same_on_a_machine_in_another_time_zone() -> None:
+    # The local runtime runs on developers' laptops; the ids must sort the same as in Lambda (UTC).
+    (in_app,) = notifications_for(booking(), FEED_ONLY, in_app=True)
+    assert feed_alert_id(in_app) == f"20270901T160000Z-{in_app.notification_id[:12]}"
+
+
+@dataclass
+class _CountingLog(FakeDeliveryLog):
+    """Also records how long each hour's count is to be kept."""
+
+    kept_until: list[tuple[str, int]] = field(default_factory=list)
+
+    def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = 1) -> bool:
+        self.kept_until.append((hour, expires_at))
+        return super().spend_sms(calendar_id, hour, cap, expires_at, segments)
+
+
+def test_an_hours_sms_count_is_kept_until_an_hour_after_that_hour_ends() -> None:
+    # Kept any shorter, DynamoDB's TTL could delete a count still in use and let the hour's cap restart.
+    log = _CountingLog()
+    sender = fake_sender(delivery_log=log, clock=lambda: datetime(2027, 9, 1, 10, 25, 13, tzinfo=UTC))
+    sender.handle(queue_event(notifications_for(booking(), SMS_ONLY, in_app=False)), None)
+    assert log.kept_until == [("2027-09-01T10", int(datetime(2027, 9, 1, 12, tzinfo=UTC).timestamp()))]
+
+
+def test_a_feed_entry_lives_the_feed_days_after_its_change_and_a_reschedule_shows_the_old_start() -> None:
+    moved = booking().model_copy(
+        update={"kind": "rescheduled", "previous_starts_at": datetime(2027, 9, 8, 9, tzinfo=UTC)}
+    )
+    (in_app,) = notifications_for(moved, FEED_ONLY, in_app=True)
+    sender = fake_sender(feed_days=30)
+    sender.handle(queue_event([in_app]), None)
+    (entry,) = sender.feed.entries.values()  # type: ignore[attr-defined]
+    assert entry.expires_at == int(datetime(2027, 10, 1, 16, tzinfo=UTC).timestamp())
+    assert entry.previous_starts_at == "2027-09-08T09:00:00+00:00"
+    assert entry.as_alert()["previous_starts_at"] == "2027-09-08T09:00:00+00:00"
+
+
+def test_an_sms_to_a_number_of_no_country_is_parked_saying_so_and_never_sent() -> None:
+    # A satellite number written into the settings table around the API.
+    (sms,) = notifications_for(booking(), SMS_ONLY, in_app=False)
+    sender = fake_sender()
+    sender.handle(queue_event([sms.model_copy(update={"to": "+881631234567"})]), None)
+    assert sender.sms.outbox == []  # type: ignore[attr-defined]
+    (parked,) = sender.parking.parked  # type: ignore[attr-defined]
+    assert parked["reason"] == (
+        "sms_country_not_allowed: a number of no country, which SmsAllowedCountries does not list"
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from practitioner_alerts.domain.appointments import read_change
+from practitioner_alerts.domain.appointments import read_appointment, read_change
 from practitioner_alerts.domain.rule import ChangeKind, Reason, classify, decide
 from practitioner_alerts.errors import MalformedRecord
 from tests.conftest import load_event
@@ -51,6 +52,7 @@ def test_sample_events_classify_as_their_names_say(
 ) -> None:
     (record,) = load_event(event_file)["Records"]
     change = change_from(record)
+    assert (change.event_id, change.appointment_id) == (record["eventID"], "apt-1001")
     assert classify(change) is kind
     decision = decide(change)
     assert (decision.alert, decision.reason) == (alert, reason)
@@ -120,15 +122,122 @@ def test_naive_timestamp_is_refused_with_an_example_of_the_right_form() -> None:
     assert "2027-09-09T12:00:00+02:00" in caught.value.reason
 
 
-def test_modify_without_old_image_points_at_the_stream_view_type() -> None:
-    (record,) = load_event("stream-late-cancellation.json")["Records"]
-    del record["dynamodb"]["OldImage"]
-    with pytest.raises(MalformedRecord, match="NEW_AND_OLD_IMAGES"):
+def reason_for(record: dict[str, Any]) -> str:
+    with pytest.raises(MalformedRecord) as caught:
         change_from(record)
+    return caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("event_name", "said"), [(None, "missing"), ("", "missing"), ("UPSERT", "got 'UPSERT'")]
+)
+def test_an_event_name_streams_never_write_is_refused_saying_what_came(
+    event_name: str | None, said: str
+) -> None:
+    record = _booking()
+    record["eventName"] = event_name
+    assert reason_for(record) == (
+        f"eventName: must be INSERT, MODIFY or REMOVE, as DynamoDB Streams writes it ({said})"
+    )
+
+
+@pytest.mark.parametrize("image", ["NewImage", "OldImage"])
+def test_modify_without_an_image_points_at_the_stream_view_type(image: str) -> None:
+    (record,) = load_event("stream-late-cancellation.json")["Records"]
+    del record["dynamodb"][image]
+    assert reason_for(record) == f"{image}: missing; the stream must use StreamViewType NEW_AND_OLD_IMAGES"
+
+
+def test_an_insert_without_a_new_image_points_at_the_stream_view_type() -> None:
+    record = _booking()
+    del record["dynamodb"]["NewImage"]
+    assert reason_for(record).startswith("NewImage: missing; the stream must use StreamViewType")
+
+
+def test_a_bad_old_image_is_named_as_the_old_image() -> None:
+    (record,) = load_event("stream-late-cancellation.json")["Records"]
+    record["dynamodb"]["OldImage"]["starts_at"] = {"S": "tomorrow"}
+    assert reason_for(record).startswith("OldImage.starts_at: ")
+
+
+def test_without_keys_the_appointment_id_comes_from_the_images() -> None:
+    record = _booking()
+    del record["dynamodb"]["Keys"]
+    assert change_from(record).appointment_id == "apt-1001"
+    (removal,) = load_event("stream-ttl-removal.json")["Records"]
+    del removal["dynamodb"]["Keys"]
+    assert change_from(removal).appointment_id == removal["dynamodb"]["OldImage"]["appointment_id"]["S"]
 
 
 def test_moving_an_appointment_to_another_calendar_is_refused() -> None:
     (record,) = load_event("stream-late-cancellation.json")["Records"]
     record["dynamodb"]["NewImage"]["calendar_id"] = {"S": "cal-other"}
-    with pytest.raises(MalformedRecord, match="calendar_id"):
-        change_from(record)
+    assert reason_for(record) == (
+        "NewImage.calendar_id: an appointment never changes calendar; "
+        "write a cancellation and a new booking instead"
+    )
+
+
+IMAGE: dict[str, Any] = {
+    "appointment_id": "apt-1001",
+    "calendar_id": "cal-dr-weber",
+    "starts_at": "2027-09-09T12:00:00+02:00",
+    "status": "booked",
+    "changed_at": "2027-09-01T18:30:00+02:00",
+    "changed_by": "patient",
+}
+_ID_RULE = "must be 1-128 characters, each an ASCII letter, digit or punctuation mark (no spaces)"
+_OFFSET = "must be an ISO-8601 string with an offset, e.g. 2027-09-09T12:00:00+02:00"
+_YEARS = "must fall within the years 2000-2100, e.g. 2027-09-09T12:00:00+02:00"
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ({"starts_at": "2027-09-09T12:00:00"}, f"NewImage.starts_at: {_OFFSET} (this one has no offset)"),
+        ({"starts_at": "tomorrow"}, f"NewImage.starts_at: {_OFFSET} (this one is not a date and time)"),
+        ({"starts_at": Decimal(1820000000)}, f"NewImage.starts_at: {_OFFSET}"),
+        ({"starts_at": "9999-12-31T00:00:00+00:00"}, f"NewImage.starts_at: {_YEARS}"),
+        ({"starts_at": "1999-12-31T23:00:00+00:00"}, f"NewImage.starts_at: {_YEARS}"),
+        (
+            {"changed_at": "2101-01-01T00:00:00+00:00"},
+            "NewImage.changed_at: must fall within the years 2000-2100, e.g. 2027-09-08T13:00:00+02:00",
+        ),
+        ({"status": "deleted"}, "NewImage.status: must be 'booked' or 'cancelled', e.g. booked"),
+        (
+            {"patient_first_name": Decimal(5)},
+            "NewImage.patient_first_name: must be a string (DynamoDB type S), e.g. Maria",
+        ),
+        (
+            {"visit_motive": "x" * 501},
+            "NewImage.visit_motive: must be at most 500 characters, e.g. Erstuntersuchung",
+        ),
+        ({"version": Decimal(-1)}, "NewImage.version: must be a whole number ≥ 0 (DynamoDB type N), e.g. 3"),
+        (
+            {"expires_at": "soon"},
+            "NewImage.expires_at: must be a whole number ≥ 0 (DynamoDB type N), e.g. 1820000000",
+        ),
+        ({"appointment_id": "apt 1"}, f"NewImage.appointment_id: {_ID_RULE}, e.g. apt-1001"),
+        ({"calendar_id": "#"}, f"NewImage.calendar_id: {_ID_RULE} other than '#', e.g. cal-dr-weber"),
+    ],
+)
+def test_each_bad_field_is_refused_in_the_contracts_words_with_a_valid_example(
+    bad: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(MalformedRecord) as caught:
+        read_appointment("NewImage", {**IMAGE, **bad})
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("year", ["2000-01-01T00:00:00+00:00", "2100-12-31T23:59:59+00:00"])
+def test_the_first_and_the_last_plausible_year_are_read(year: str) -> None:
+    assert read_appointment("NewImage", {**IMAGE, "starts_at": year}).starts_at.year in (2000, 2100)
+
+
+def test_a_record_without_any_appointment_id_is_refused_naming_the_key() -> None:
+    record = _booking()
+    del record["dynamodb"]["Keys"]
+    del record["dynamodb"]["NewImage"]["appointment_id"]
+    assert reason_for(record) == (
+        "Keys.appointment_id: missing; it is the table's key as a string (DynamoDB type S), e.g. apt-1001"
+    )
