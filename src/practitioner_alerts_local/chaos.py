@@ -1015,6 +1015,10 @@ class DeadLetterCount:
     # SMS the sender gave up on while SNS was down (or that SQS moved after a crash on their last
     # receive while SNS was down): the operator redrives them once the outage is over.
     parked_in_outage: int = 0
+    # Notifications the sender gave up on after their tenth attempt for another transient reason
+    # (the idempotency store or a provider failing each time, or crashes and time-outs using up
+    # the receives): parked with that reason, the alarm fires, the operator redrives them.
+    given_up: int = 0
     without_reason: int = 0  # Lambda on-failure records, SQS redrives: alerts may be lost
     # Notifications SQS moved after maxReceiveCount; _compare counts those whose alert arrived
     # anyway as moved_after_delivery, the others as without_reason.
@@ -1043,6 +1047,9 @@ def count_dead_letters(
         count.sources[source] += 1
         if _sent_through_the_outage(letter, outage_refused or set()):
             count.parked_in_outage += 1
+            continue
+        if source == "sender" and "gave up after" in str(letter.get("reason") or ""):
+            count.given_up += 1
             continue
         if source == "sqs-redrive" and (moved := _notification_unit(letter.get("payload"))):
             # Received ten times without being deleted: every batch it was in crashed or timed
@@ -1271,7 +1278,9 @@ def run(
                 time.sleep(0.05)
                 runtime.drain(time_scale=time_scale, max_invocations=MAX_INVOCATIONS)
             dead = count_dead_letters(runtime, plan, injector.outage_refused)
-            if dead.parked_in_outage:
+            # What the dead-letter alarm asks of the operator (docs/operations.md): redrive, once
+            # the outage is over, what the sender gave up on and what SQS moved.
+            if dead.parked_in_outage or dead.given_up or dead.moved_by_sqs:
                 redriven, superseded = redrive_after_outage(runtime)
                 runtime.drain(time_scale=time_scale, max_invocations=MAX_INVOCATIONS)
         found = arrivals(runtime, plan)
@@ -1387,8 +1396,9 @@ def print_summary(result: ChaosResult, out: TextIO) -> None:
         f"{dead.parked_as_expected} (poison {dead.poison_parked}), without a reason "
         f"{dead.without_reason}, moved by SQS after their alert went out {dead.moved_after_delivery}, "
         f"parked unexpectedly {dead.parked_unexpectedly}, malformed never "
-        f"parked {dead.malformed_not_parked} (poison {dead.poison_not_parked}); SMS parked in the "
-        f"SNS outage {dead.parked_in_outage}, redriven after it {result.redriven}, superseded "
+        f"parked {dead.malformed_not_parked} (poison {dead.poison_not_parked}); given up by the sender "
+        f"after ten attempts {dead.given_up}; SMS parked in the "
+        f"SNS outage {dead.parked_in_outage}; redriven after it all {result.redriven}, superseded "
         f"{result.superseded}\n"
     )
     for described in dead.unexpected[:10]:
