@@ -18,7 +18,7 @@ help:
 	@echo "make demo   - set up and run the whole pipeline on the embedded local stack"
 	@echo "make test   - set up and run linters, type checks, template checks and every test"
 	@echo "make build  - sam build (arm64 layer wheels, no Docker)"
-	@echo "make bench  - side-by-side benchmarks: a table of ratios and bench-results.json (~4 min)"
+	@echo "make bench  - side-by-side benchmarks: a table of ratios and bench-results.json (~8 min)"
 	@echo "make chaos  - 5,000 appointment changes through the local pipeline under injected AWS faults (~7 min)"
 	@echo "make mutate - mutation testing of the domain, detector, sender and error mapping; kill rate per module (slow)"
 
