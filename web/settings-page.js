@@ -416,7 +416,9 @@ class SettingsPage {
       const names = new Intl.DisplayNames([this.words.locale], { type: "region" });
       const country = (code) => names.of(String(code)) ?? String(code);
       const details = problem.details ?? {};
-      const allowed = Array.isArray(details.allowed) ? details.allowed.map(country).join(", ") : "";
+      // In the page's alphabetical order: sorted by code, "Suisse" (CH) would come before "Chypre".
+      const byName = new Intl.Collator(this.words.locale).compare;
+      const allowed = Array.isArray(details.allowed) ? details.allowed.map(country).sort(byName).join(", ") : "";
       return this.words.t(key, { ...details, allowed, country: details.country ? country(details.country) : "" });
     }
     return nextToField ? problem.message.replace(`${problem.field}: `, "") : problem.message;

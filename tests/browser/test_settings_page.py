@@ -400,6 +400,7 @@ def test_a_number_of_a_country_sms_do_not_go_to_is_refused_with_the_countries_na
         "Le nom ne doit pas contenir d’adresse web ou e-mail."
     )
     expect(page.locator("#alert_mobile")).to_have_value("+1 650 253 0000")
+    screenshot(page, "settings-fr-refused")
     assert watch.errors == []
 
 
