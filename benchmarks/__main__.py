@@ -343,7 +343,12 @@ def run(sizes: Sizes, *, build: bool, doc: Path) -> dict[str, Any]:
     results["growth"] = grown.table
     results["growth_cpu_ratio"] = grown.cpu_ratio
     results["growth_noise"] = grown.noise
-    hot = [growth.hot_hour(template, sizes.hot_bookings, sms_only=only) for only in (False, True)]
+    # Without the digest, and with the template's SmsDigestAfter.
+    hot = [
+        growth.hot_hour(template, sizes.hot_bookings, sms_only=only, digest_after=after)
+        for after in (0, growth.template_digest_after())
+        for only in (False, True)
+    ]
     hit_rates = settings_hit_rates(template, max(sizes.growth))
     results["settings_hit_rate"] = dict(hit_rates)
     planned = replace(

@@ -677,32 +677,36 @@ def growth_section(inputs: CapacityInputs) -> list[str]:
 
 
 def hot_section(inputs: CapacityInputs) -> list[str]:
-    """What a hot calendar does to the design, measured, and the digest decision it leads to."""
+    """What a hot calendar does to the design, measured without and with the SMS digest, and
+    the digest decision it led to."""
     if not inputs.hot_hours:
         return []
     from benchmarks.cost_model import PRICES, _table  # noqa: PLC0415 - the doc's prices and tables
 
-    both = next(h for h in inputs.hot_hours if not h["sms_only"])
-    only = next(h for h in inputs.hot_hours if h["sms_only"])
+    plain = [h for h in inputs.hot_hours if not h.get("digest_after")]
+    digested = [h for h in inputs.hot_hours if h.get("digest_after")]
+    both = next(h for h in plain if not h["sms_only"])
+    only = next(h for h in plain if h["sms_only"])
     bookings, cap = both["bookings"], both["cap_segments"]
     price = PRICES["sms.DE"].usd
     uncapped = both["sms_wanted"] * inputs.segments_per_sms * price
     capped = cap * price
-    per_window = bookings * DIGEST_WINDOW_MINUTES / 60
-    digests = 60 / DIGEST_WINDOW_MINUTES
     out = [
         "## Hot calendars, and the digest decision",
         "",
         f"Measured by `make bench` (`benchmarks.growth.hot_hour`): one calendar taking {bookings} online "
         f"bookings in an hour (one every {3600 / bookings:.0f} s, a vaccination centre), through the "
         f"detector and the sender, the SMS cap at the template's {cap} segments per calendar and hour "
-        "and a clock that walks through the hour.",
+        "and a clock that walks through the hour; without the SMS digest (`SmsDigestAfter` 0) and with "
+        "the template's default, the digests coming back to the sender at their window's end.",
         "",
     ]
     out += _table(
         (
             "calendar",
+            "digest",
             "SMS sent of wanted",
+            "of them digests (alerts told)",
             "cap reached",
             "over the cap: by e-mail",
             "over the cap: parked",
@@ -710,12 +714,13 @@ def hot_section(inputs: CapacityInputs) -> list[str]:
             "feed entries",
             "pushes",
             "FIFO groups",
-            "most messages in a group",
         ),
         [
             (
                 "SMS only" if h["sms_only"] else "SMS and e-mail",
+                f"after {h['digest_after']}" if h.get("digest_after") else "none",
                 f"{h['sms_sent']} of {h['sms_wanted']}",
+                f"{h['digests_sent']} ({h['told_by_digest']})" if h.get("digest_after") else "-",
                 "never" if h["cap_reached_minute"] is None else f"minute {h['cap_reached_minute']:.0f}",
                 str(h["sms_covered_by_email"]),
                 str(h["sms_parked"]),
@@ -723,7 +728,6 @@ def hot_section(inputs: CapacityInputs) -> list[str]:
                 str(h["feed_entries"]),
                 str(h["pushes"]),
                 str(h["message_groups"]),
-                str(h["most_in_a_group"]),
             )
             for h in inputs.hot_hours
         ],
@@ -731,8 +735,9 @@ def hot_section(inputs: CapacityInputs) -> list[str]:
     out += [
         "",
         f"- **FIFO groups:** a group is an appointment and a channel, so the hot hour is "
-        f"{both['message_groups']} groups with at most {both['most_in_a_group']} message each. A hot "
-        "calendar never queues behind itself, and no group comes near a per-group limit.",
+        f"{both['message_groups']} groups with at most {both['most_in_a_group']} message each (a digest "
+        "has a group of its own). A hot calendar never queues behind itself, and no group comes near a "
+        "per-group limit.",
         f"- **Push:** {both['pushes']} events an hour on the calendar's channel, one per feed entry; the "
         "page shows each. Nothing is lost or merged there.",
         "- **Settings:** the detector reads a calendar's settings once per stream batch that holds one "
@@ -748,29 +753,38 @@ def hot_section(inputs: CapacityInputs) -> list[str]:
             f"of the {cap} segments an hour allowed; nothing is parked or diverted.",
             f"- **Cost:** USD {uncapped:.2f} for the hour's SMS (at the DE price).",
             "",
-            f"**Decision: no digest.** At {bookings} alerts an hour the cap is never reached, so every "
-            "SMS goes out on its own within the promise.",
-            "",
         ]
         return out
     out += [
-        f"- **SMS cap:** the cap is reached at minute {reached:.0f}. After it, a calendar with e-mail "
-        f"gets its alerts by e-mail only ({both['sms_covered_by_email']} of {both['sms_wanted']}); an "
-        f"SMS-only calendar has {only['sms_parked']} of {only['sms_wanted']} SMS parked in the "
+        f"- **SMS cap, without the digest:** reached at minute {reached:.0f}. After it, a calendar with "
+        f"e-mail gets its alerts by e-mail only ({both['sms_covered_by_email']} of {both['sms_wanted']}); "
+        f"an SMS-only calendar has {only['sms_parked']} of {only['sms_wanted']} SMS parked in the "
         "notification dead-letter queue with `sms_cap_reached` (the feed still shows them all), which "
         "raises `NotificationDeadLetterQueueDepthAlarm` for traffic that is normal for that calendar.",
-        f"- **Cost:** uncapped, the hour's SMS would cost USD {uncapped:.2f} (at the DE price); the cap "
-        f"holds it at USD {capped:.2f}. The cap does its job for cost.",
+        f"- **Cost, without the digest:** uncapped, the hour's SMS would cost USD {uncapped:.2f} (at the "
+        f"DE price); the cap holds it at USD {capped:.2f}.",
         "",
-        f"**Decision: a digest is needed**, for delivery rather than cost. Any calendar with more than "
-        f"{cap} SMS alerts an hour (one every {60 / cap:.0f} minutes) loses SMS for the rest of the hour "
-        f"from the moment it passes the cap (minute {reached:.0f} here). A digest of each "
-        f"{DIGEST_WINDOW_MINUTES}-minute window (one SMS listing that window's bookings, about "
-        f"{per_window:.0f} at this rate) sends {digests:.0f} SMS an hour, under the cap, every alert "
-        "within the 10-minute promise, while the feed and e-mail keep one entry per alert. **Not built "
-        "in this change**: it needs a timer per calendar and window (the FIFO queue has no per-message "
-        "delay), which the sender does not have yet; until then a hot SMS-only calendar should be "
-        "given an e-mail address, or a higher `SmsPerCalendarPerHour` where its cost is accepted.",
+    ]
+    if not digested:
+        return out
+    with_digest = next(h for h in digested if h["sms_only"])
+    after = with_digest["digest_after"]
+    wait = max(h["longest_digest_wait_minutes"] for h in digested)
+    out += [
+        f"**Decision: a digest is needed, for delivery rather than cost, and built** (`SmsDigestAfter`, "
+        f"default {after}; `domain/digest.py`). Without it any calendar with more than {cap} SMS "
+        f"alerts an hour (one every {60 / cap:.0f} minutes) loses SMS for the rest of the hour from the "
+        f"moment it passes the cap (minute {reached:.0f} here). With it, "
+        + ("the first SMS alert" if after == 1 else f"the first {after} SMS alerts")
+        + f" of a calendar in each {DIGEST_WINDOW_MINUTES}-minute window "
+        + ("goes" if after == 1 else "go")
+        + " out at once and one SMS at the window's end tells the rest (how many of each kind of "
+        f"change, and as many start times as fit one segment): {with_digest['sms_sent']} SMS "
+        f"({with_digest['segments_sent']} segments) an hour, {with_digest['digests_sent']} of them "
+        f"digests telling {with_digest['told_by_digest']} alerts, the cap "
+        + ("never reached" if with_digest["cap_reached_minute"] is None else "still reached")
+        + f", {with_digest['sms_parked']} parked, and no alert waits longer than {wait:.1f} minutes for "
+        "its SMS, inside the 10-minute promise. E-mail and the feed keep one message per alert.",
         "",
     ]
     return out

@@ -22,9 +22,10 @@ class _ConditionalCheckFailed(ClientError):
 class FakeAwsClient:
     """Any boto3 client: answers every operation with a plausible success.
 
-    Two operations keep state, so that what depends on it behaves as on AWS: GetItem and
-    BatchGetItem answer from ``tables``, and the one counter update the code makes (``ADD sent``
-    with its ``sent <= :room`` condition, the SMS cap) adds up and refuses once full.
+    Some operations keep state, so that what depends on it behaves as on AWS: GetItem and
+    BatchGetItem answer from ``tables``; the SMS cap's counter update (``ADD sent`` with its
+    ``sent <= :room`` condition) adds up and refuses once full; and the SMS digest's three
+    updates (count, line, close: ``DeliveryLogTable``) keep each window's count and lines.
     """
 
     def __init__(self, tables: Mapping[str, Mapping[str, dict[str, Any]]] | None = None) -> None:
@@ -35,6 +36,8 @@ class FakeAwsClient:
         self.calls: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.exceptions = SimpleNamespace(ConditionalCheckFailedException=_ConditionalCheckFailed)
+        # (calendar_id, entry) -> the digest window's item: alerts, line_<id> attributes, closed
+        self.digests: dict[tuple[str, str], dict[str, Any]] = {}
 
     def _record(self, operation: str, params: dict[str, Any]) -> None:
         self.calls[operation] += 1
@@ -48,13 +51,37 @@ class FakeAwsClient:
 
     def update_item(self, **params: Any) -> dict[str, Any]:
         self._record("UpdateItem", params)
-        if str(params.get("UpdateExpression", "")).startswith("ADD sent :segments"):
+        expression = str(params.get("UpdateExpression", ""))
+        if expression.startswith(("ADD alerts", "SET #line", "SET closed")):
+            return self._digest_update(expression, params)
+        if expression.startswith("ADD sent :segments"):
             values = params["ExpressionAttributeValues"]
             counter = repr(sorted((name, value["S"]) for name, value in params["Key"].items()))
             if self._counters[counter] > int(values[":room"]["N"]):
                 error = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "full"}}
                 raise _ConditionalCheckFailed(error, "UpdateItem")
             self._counters[counter] += int(values[":segments"]["N"])
+        return {}
+
+    def _digest_update(self, expression: str, params: dict[str, Any]) -> dict[str, Any]:
+        key = (params["Key"]["calendar_id"]["S"], params["Key"]["entry"]["S"])
+        item = self.digests.get(key)
+        closed = item is not None and "closed" in item
+        if expression.startswith("SET closed"):
+            if item is None:
+                raise _ConditionalCheckFailed(
+                    {"Error": {"Code": "ConditionalCheckFailedException"}}, "UpdateItem"
+                )
+            item["closed"] = {"BOOL": True}
+            return {"Attributes": dict(item)}
+        if closed:
+            error = {"Error": {"Code": "ConditionalCheckFailedException"}, "Item": dict(item or {})}
+            raise _ConditionalCheckFailed(error, "UpdateItem")  # type: ignore[arg-type]
+        item = self.digests.setdefault(key, {})
+        if expression.startswith("ADD alerts"):
+            item["alerts"] = {"N": str(int(item.get("alerts", {"N": "0"})["N"]) + 1)}
+            return {"Attributes": {"alerts": item["alerts"]}}
+        item[params["ExpressionAttributeNames"]["#line"]] = params["ExpressionAttributeValues"][":line"]
         return {}
 
     def batch_get_item(self, **params: Any) -> dict[str, Any]:

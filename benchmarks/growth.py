@@ -537,80 +537,177 @@ class HotHour:
     message_groups: int  # distinct MessageGroupIds among the hour's messages
     most_in_a_group: int
     cap_reached_minute: float | None  # minute of the hour when the first SMS did not go
+    # SmsDigestAfter (0: no digest); the digest SMS sent, the alerts they told, and the longest
+    # from a digest's window start to its SMS (what its earliest alert can have waited at most).
+    digest_after: int = 0
+    digests_sent: int = 0
+    told_by_digest: int = 0
+    longest_digest_wait_minutes: float = 0.0
 
 
-def hot_hour(template: Template, bookings: int = HOT_BOOKINGS_PER_HOUR, *, sms_only: bool = False) -> HotHour:
+def hot_hour(
+    template: Template,
+    bookings: int = HOT_BOOKINGS_PER_HOUR,
+    *,
+    sms_only: bool = False,
+    digest_after: int = 0,
+) -> HotHour:
+    """``digest_after``: the sender's SmsDigestAfter; the digests it queues come back to it at
+    their window's end, as the queue would bring them after its hold."""
     from benchmarks.cost_model import abuse_limits  # noqa: PLC0415 - reads the template
-    from practitioner_alerts.rendering.sms import count_segments  # noqa: PLC0415
+    from practitioner_alerts.adapters.sqs import NotificationQueue  # noqa: PLC0415
 
     item = dict(template.stored[template.hot_base])
     if sms_only:
         for name in ("alert_email", "verified_email"):
             item.pop(name, None)
-    stored = {"hot": item}
-    aws = CountingAws({cpu.SETTINGS_TABLE: ClonedSettings(stored, "hot")})
+    aws = CountingAws({cpu.SETTINGS_TABLE: ClonedSettings({"hot": item}, "hot")})
     cap = abuse_limits().sms_segments_per_calendar_per_hour
     hour = datetime(2027, 9, 27, 9, tzinfo=UTC)  # a Monday morning
-    now = [hour]
     push = CountingPush()
-    alerts: list[list[dict[str, Any]]] = []
     with cpu.lambda_like_logging():
-        detector, _ = cpu.build_detector([], aws=aws)
-        # Only online bookings: what a vaccination centre's hot hour is made of.
-        changes = (
-            r
-            for r in template.changes(10 * bookings, Mix(calendars=1, hot=1), hot_share=1.0)
-            if r["eventName"] == "INSERT"
-        )
-        for record in changes:
-            detector.handle({"Records": [record]}, None)
-            if entries := aws.queued():
-                alerts.append(entries)
-            if len(alerts) == bookings:
-                break
+        alerts = _hot_alerts(template, aws, bookings, hour)
+        run = _SenderHour(aws, hour)
         sender, _ = cpu.build_sender(
             aws,
             sms_per_calendar_per_hour=cap,
             settings=CalendarSettingsTable(aws, cpu.SETTINGS_TABLE),  # type: ignore[arg-type]
             push=push,
-            clock=lambda: now[0],
+            clock=lambda: run.now,
+            sms_digest_after=digest_after,
+            digests=NotificationQueue(aws, cpu.QUEUE_URL),  # type: ignore[arg-type]
         )
-        groups: Counter[str] = Counter()
-        sent = segments = parked = emails = feed = wanted = 0
-        first_refusal: float | None = None
         for index, entries in enumerate(alerts):
-            now[0] = hour + timedelta(seconds=index * 3600 / len(alerts))
-            groups.update(entry["MessageGroupId"] for entry in entries)
-            sms = sum(1 for e in entries if e["MessageAttributes"]["channel"]["StringValue"] == "sms")
-            wanted += sms
-            aws.requests.clear()
-            assert sender.handle({"Records": cpu.queue_records(entries)}, None) == {"batchItemFailures": []}
-            published = [p for op, p in aws.requests if op == "Publish"]
-            sent += len(published)
-            segments += sum(count_segments(str(p["Message"])).segments for p in published)
-            emails += sum(1 for op, _ in aws.requests if op == "SendEmail")
-            feed += sum(1 for op, p in aws.requests if op == "put_item" and p["TableName"] == cpu.FEED_TABLE)
-            parked += sum(
-                1 for op, p in aws.requests if op == "send_message" and p["QueueUrl"] == cpu.DLQ_URL
-            )
-            if first_refusal is None and len(published) < sms:
-                first_refusal = index * 60 / len(alerts)
+            run.alerts(sender, entries, hour + timedelta(seconds=index * 3600 / len(alerts)))
+        run.send_digests(sender, hour + timedelta(hours=2))
     return HotHour(
         bookings=len(alerts),
         sms_only=sms_only,
         cap_segments=cap,
-        sms_wanted=wanted,
-        sms_sent=sent,
-        segments_sent=segments,
-        sms_covered_by_email=wanted - sent - parked,
-        sms_parked=parked,
-        emails=emails,
-        feed_entries=feed,
+        sms_wanted=run.wanted,
+        sms_sent=run.sent,
+        segments_sent=run.segments,
+        sms_covered_by_email=run.wanted - (run.sent - run.digests_sent) - run.told - run.parked,
+        sms_parked=run.parked,
+        emails=run.emails,
+        feed_entries=run.feed,
         pushes=sum(push.events.values()),
-        message_groups=len(groups),
-        most_in_a_group=max(groups.values(), default=0),
-        cap_reached_minute=first_refusal,
+        message_groups=len(run.groups),
+        most_in_a_group=max(run.groups.values(), default=0),
+        cap_reached_minute=run.first_refusal,
+        digest_after=digest_after,
+        digests_sent=run.digests_sent,
+        told_by_digest=run.told,
+        longest_digest_wait_minutes=round(run.longest_wait.total_seconds() / 60, 1),
     )
+
+
+def _hot_alerts(
+    template: Template, aws: CountingAws, bookings: int, hour: datetime
+) -> list[list[dict[str, Any]]]:
+    """The detector's queue entries for the hour's online bookings, one booking after another."""
+    detector, _ = cpu.build_detector([], aws=aws)
+    alerts: list[list[dict[str, Any]]] = []
+    # Only online bookings: what a vaccination centre's hot hour is made of.
+    changes = (
+        r
+        for r in template.changes(10 * bookings, Mix(calendars=1, hot=1), hot_share=1.0)
+        if r["eventName"] == "INSERT"
+    )
+    for record in changes:
+        # Made as the hour goes on, one every 3600/bookings s: the platform's time of change,
+        # which is what the digest's windows go by.
+        made = hour + timedelta(seconds=len(alerts) * 3600 / bookings)
+        record["dynamodb"]["NewImage"]["changed_at"] = {"S": made.isoformat()}
+        detector.handle({"Records": [record]}, None)
+        if entries := aws.queued():
+            alerts.append(entries)
+        if len(alerts) == bookings:
+            break
+    return alerts
+
+
+@dataclass
+class _SenderHour:
+    """The sender's side of a hot hour: what it sent, and the digests it queued, which come back
+    to it at their window's end (the queue keeps one per deduplication id)."""
+
+    aws: CountingAws
+    now: datetime
+    groups: Counter[str] = field(default_factory=Counter)
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wanted: int = 0
+    sent: int = 0
+    segments: int = 0
+    parked: int = 0
+    emails: int = 0
+    feed: int = 0
+    digests_sent: int = 0
+    told: int = 0
+    first_refusal: float | None = None
+    longest_wait: timedelta = timedelta()
+
+    def _handle(self, sender: Any, entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        from practitioner_alerts.rendering.sms import count_segments  # noqa: PLC0415
+
+        self.aws.requests.clear()
+        assert sender.handle({"Records": cpu.queue_records(entries)}, None) == {"batchItemFailures": []}
+        requests = list(self.aws.requests)
+        for op, p in requests:
+            if op == "SendMessageBatch" and p["QueueUrl"] == cpu.QUEUE_URL:
+                self.waiting.update({e["MessageDeduplicationId"]: e for e in p["Entries"]})
+        published = [p for op, p in requests if op == "Publish"]
+        self.sent += len(published)
+        self.segments += sum(count_segments(str(p["Message"])).segments for p in published)
+        return requests
+
+    def alerts(self, sender: Any, entries: list[dict[str, Any]], moment: datetime) -> None:
+        self.send_digests(sender, moment)
+        self.now = moment
+        self.groups.update(entry["MessageGroupId"] for entry in entries)
+        sms = sum(1 for e in entries if e["MessageAttributes"]["channel"]["StringValue"] == "sms")
+        self.wanted += sms
+        requests = self._handle(sender, entries)
+        self.emails += sum(1 for op, _ in requests if op == "SendEmail")
+        self.feed += sum(1 for op, p in requests if op == "put_item" and p["TableName"] == cpu.FEED_TABLE)
+        self.parked += sum(1 for op, p in requests if op == "send_message" and p["QueueUrl"] == cpu.DLQ_URL)
+        told_later = sum(
+            1
+            for op, p in requests
+            if op == "UpdateItem" and str(p["UpdateExpression"]).startswith("SET #line")
+        )
+        published = sum(1 for op, _ in requests if op == "Publish")
+        if self.first_refusal is None and published + told_later < sms:
+            self.first_refusal = (moment - _hour_of(moment)).total_seconds() / 60
+
+    def send_digests(self, sender: Any, until: datetime) -> None:
+        from practitioner_alerts.domain.digest import digest_key, window_end  # noqa: PLC0415
+        from practitioner_alerts.domain.notifications import Notification  # noqa: PLC0415
+
+        for dedup, entry in sorted(self.waiting.items()):
+            digest = Notification.model_validate_json(entry["MessageBody"])
+            if digest.digest_window is None or window_end(digest) > until:
+                continue
+            del self.waiting[dedup]
+            self.now = max(self.now, window_end(digest))
+            published = sum(1 for op, _ in self._handle(sender, [entry]) if op == "Publish")
+            self.digests_sent += published
+            self.longest_wait = max(self.longest_wait, self.now - digest.digest_window)
+            if published:
+                item = self.aws.digests[(digest.alert.calendar_id, digest_key(digest, digest.digest_window))]
+                self.told += sum(1 for name in item if name.startswith("line_"))
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def template_digest_after() -> int:
+    """SmsDigestAfter as the template sets it by default."""
+    from benchmarks.cost_model import TEMPLATE  # noqa: PLC0415 - imports this module
+    from practitioner_alerts_local.template import load_template  # noqa: PLC0415 - dev-only import
+
+    return int(load_template(TEMPLATE)["Parameters"]["SmsDigestAfter"]["Default"])
 
 
 def describe_hot(hours: list[HotHour]) -> str:
@@ -619,11 +716,19 @@ def describe_hot(hours: list[HotHour]) -> str:
     ]
     for h in hours:
         when = "never" if h.cap_reached_minute is None else f"minute {h.cap_reached_minute:.0f}"
+        digest = f"digest after {h.digest_after}" if h.digest_after else "no digest"
+        calendar = "SMS only" if h.sms_only else "SMS + e-mail"
         lines.append(
-            f"  {'SMS only' if h.sms_only else 'SMS + e-mail'}: {h.sms_sent}/{h.sms_wanted} SMS sent "
+            f"  {calendar}, {digest}: {h.sms_sent}/{h.sms_wanted} SMS sent "
             f"({h.segments_sent} segments), cap reached {when}; {h.sms_covered_by_email} carried by e-mail, "
             f"{h.sms_parked} parked; {h.emails} e-mails, {h.feed_entries} feed entries, {h.pushes} pushes; "
             f"{h.message_groups} FIFO groups, at most {h.most_in_a_group} messages in one"
+            + (
+                f"; {h.digests_sent} digests told {h.told_by_digest} alerts, the longest "
+                f"{h.longest_digest_wait_minutes:.1f} min after their window began"
+                if h.digest_after
+                else ""
+            )
         )
     return "\n".join(lines)
 
@@ -637,7 +742,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.hot_only:
         template = Template.from_workload(TEMPLATE_CHANGES)
-        print(describe_hot([hot_hour(template), hot_hour(template, sms_only=True)]))
+        after = template_digest_after()
+        hours = [
+            hot_hour(template, sms_only=only, digest_after=d) for d in (0, after) for only in (False, True)
+        ]
+        print(describe_hot(hours))
         return 0
     growth = measure(tuple(int(s) for s in args.sizes.split(",")), Mix(args.calendars, args.hot))
     print(describe(growth))

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 
 from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry, InvalidSettings
 from practitioner_alerts.adapters.sqs import QueueOutcome
+from practitioner_alerts.domain.digest import DigestLine
 from practitioner_alerts.domain.notifications import Notification, address_problem
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import AlertError, PermanentError, TransientError
@@ -44,6 +45,11 @@ class FakeSettings:
         if self.failure:
             raise self.failure
         return {cid: s for cid, s in self.calendars.items() if cid in wanted}
+
+    def get(self, calendar_id: str) -> CalendarSettings | None:
+        """One calendar's settings as the sender reads them before an SMS or e-mail."""
+        found = self.calendars.get(calendar_id)
+        return found if isinstance(found, CalendarSettings) else None
 
 
 @dataclass
@@ -166,9 +172,19 @@ class FakeFeed:
 
 
 @dataclass
+class FakeDigest:
+    """One calendar's digest window in ``FakeDeliveryLog``."""
+
+    alerts: int = 0
+    lines: dict[str, DigestLine] = field(default_factory=dict)
+    closed: bool = False
+
+
+@dataclass
 class FakeDeliveryLog:
-    """SMS segments counted per calendar and hour against the cap, the last failure per channel
-    and the SMS receipt mapping, as ``DeliveryLogTable``. Differs: nothing expires."""
+    """SMS segments counted per calendar and hour against the cap, the SMS digest windows, the last
+    failure per channel and the SMS receipt mapping, as ``DeliveryLogTable``. Differs: nothing
+    expires."""
 
     # Every calendar's hour already full, whatever the cap.
     cap_reached: bool = False
@@ -176,6 +192,7 @@ class FakeDeliveryLog:
     sms_owners: dict[str, str] = field(default_factory=dict)
     segments_spent: list[int] = field(default_factory=list)
     spent_per_hour: dict[tuple[str, str], int] = field(default_factory=dict)
+    digests: dict[tuple[str, str], FakeDigest] = field(default_factory=dict)
 
     def spend_sms(self, calendar_id: str, hour: str, cap: int, expires_at: int, segments: int = 1) -> bool:
         spent = self.spent_per_hour.get((calendar_id, hour), 0)
@@ -197,6 +214,26 @@ class FakeDeliveryLog:
     def calendar_of_sms(self, message_id: str) -> str | None:
         return self.sms_owners.get(message_id)
 
+    def count_sms_alert(self, calendar_id: str, window_key: str, expires_at: int) -> int | None:
+        window = self.digests.setdefault((calendar_id, window_key), FakeDigest())
+        if window.closed:
+            return None
+        window.alerts += 1
+        return window.alerts
+
+    def join_digest(self, calendar_id: str, window_key: str, line: DigestLine, expires_at: int) -> bool:
+        window = self.digests.setdefault((calendar_id, window_key), FakeDigest())
+        if not window.closed:
+            window.lines[line.notification_id] = line
+        return line.notification_id in window.lines
+
+    def close_digest(self, calendar_id: str, window_key: str) -> list[DigestLine] | None:
+        window = self.digests.get((calendar_id, window_key))
+        if window is None:
+            return None
+        window.closed = True
+        return sorted(window.lines.values(), key=lambda line: (line.starts_at, line.notification_id))
+
 
 @dataclass
 class FakeInFlight:
@@ -205,6 +242,10 @@ class FakeInFlight:
 
     postponed: list[tuple[str, int]] = field(default_factory=list)
     settled: list[str] = field(default_factory=list)
+    held: list[tuple[str, int]] = field(default_factory=list)
+
+    def hold(self, receipt_handle: str, seconds: int) -> None:
+        self.held.append((receipt_handle, seconds))
 
     def postpone(self, receipt_handle: str, receive_count: int) -> int:
         self.postponed.append((receipt_handle, receive_count))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from practitioner_alerts.detector import _read
 from practitioner_alerts.domain.notifications import notifications_for
 from practitioner_alerts.errors import MalformedRecord, TransientError
 from practitioner_alerts.rendering import Email
+from practitioner_alerts_local.chaos import letter_unit
 from practitioner_alerts_local.functions import FakeLambdaContext
 from tests.fakes import (
     FakeEmail,
@@ -143,3 +145,17 @@ def test_a_binary_value_where_the_contract_says_text_is_parked_not_alerted_on(fi
 
     with pytest.raises(MalformedRecord, match=f"{field}: a Binary value"):
         _read(DynamoDBRecord(record))
+
+
+def test_an_alert_held_back_by_the_redrive_is_known_by_its_letter_whoever_parked_it() -> None:
+    # make chaos SEEDS=10 counted four SMS lost in its first seed: SQS had moved them after ten
+    # receives, and the redrive held them back because their appointments were cancelled or
+    # moved since. A letter SQS moves is the notification itself, unescaped, and chaos read the
+    # channel only from the escaped JSON the sender parks, so it did not know them as superseded.
+    alert = booking("apt-00268").model_copy(update={"patient_last_name": "Pat00268w1"})
+    (sms,) = [n for n in notifications_for(alert, WEBER, in_app=False) if n.channel == "sms"]
+    moved_by_sqs = sms.model_dump_json()
+    parked_by_the_sender = json.dumps({"source": "sender", "payload": {"body": moved_by_sqs}})
+    assert letter_unit(moved_by_sqs) == ("apt-00268", 1, "sms")
+    assert letter_unit(parked_by_the_sender) == ("apt-00268", 1, "sms")
+    assert letter_unit('{"channel": "sms"}') is None  # no patient token: not one of chaos's alerts

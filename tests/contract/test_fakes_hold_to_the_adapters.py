@@ -32,6 +32,7 @@ from practitioner_alerts.adapters.dynamodb import (
 from practitioner_alerts.adapters.ses import EmailGateway
 from practitioner_alerts.adapters.sns import SmsGateway
 from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages, NotificationQueue
+from practitioner_alerts.domain.digest import DigestLine
 from practitioner_alerts.domain.notifications import AlertContent, Notification, notifications_for
 from practitioner_alerts.domain.settings import CalendarSettings
 from practitioner_alerts.errors import PermanentError
@@ -205,6 +206,22 @@ def test_back_off_starts_at_ten_seconds_doubles_and_stops_at_five_minutes(
     assert delays == [10, 20, 40, 80, 160, 300, 300]
 
 
+def test_a_held_message_stays_out_of_sight_for_the_seconds_asked(
+    in_flight: tuple[Any, Callable[[], str]],
+) -> None:
+    messages, receipt = in_flight
+    handle = receipt()
+    messages.hold(handle, 240)
+    if isinstance(messages, FakeInFlight):
+        assert messages.held == [(handle, 240)]
+        return
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName="notifications.fifo")["QueueUrl"]
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    hidden = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert hidden["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
 # ------------------------------------------------------------------------------------------------
 # The delivery log: FakeDeliveryLog and DeliveryLogTable on DynamoDB
 # ------------------------------------------------------------------------------------------------
@@ -243,6 +260,43 @@ def test_delivery_log_keeps_the_last_failure_per_channel_and_who_sent_an_sms(del
     delivery_log.remember_sms("sns-1", "cal-1", expires_at=1)
     assert delivery_log.calendar_of_sms("sns-1") == "cal-1"
     assert delivery_log.calendar_of_sms("sns-2") is None
+
+
+def _line(notification_id: str, starts_at: datetime) -> DigestLine:
+    return DigestLine(
+        notification_id=notification_id,
+        kind="booked",
+        appointment_id=f"apt-{notification_id}",
+        starts_at=starts_at,
+    )
+
+
+def test_a_digest_window_counts_its_alerts_until_it_is_closed(delivery_log: Any) -> None:
+    counts = [delivery_log.count_sms_alert("cal-1", "sms-digest#w1", expires_at=1) for _ in range(3)]
+    assert counts == [1, 2, 3]
+    assert delivery_log.count_sms_alert("cal-1", "sms-digest#w2", expires_at=1) == 1
+    assert delivery_log.count_sms_alert("cal-2", "sms-digest#w1", expires_at=1) == 1
+    delivery_log.join_digest("cal-1", "sms-digest#w1", _line("n1", BOOKING.starts_at), expires_at=1)
+    delivery_log.close_digest("cal-1", "sms-digest#w1")
+    assert delivery_log.count_sms_alert("cal-1", "sms-digest#w1", expires_at=1) is None
+
+
+def test_a_digest_holds_each_line_once_in_order_of_start_and_none_after_it_closed(delivery_log: Any) -> None:
+    later, earlier = BOOKING.starts_at + timedelta(hours=1), BOOKING.starts_at
+    assert delivery_log.join_digest("cal-1", "sms-digest#w1", _line("n2", later), expires_at=1)
+    assert delivery_log.join_digest("cal-1", "sms-digest#w1", _line("n1", earlier), expires_at=1)
+    assert delivery_log.join_digest("cal-1", "sms-digest#w1", _line("n2", later), expires_at=1)  # again
+    lines = delivery_log.close_digest("cal-1", "sms-digest#w1")
+    assert [line.notification_id for line in lines] == ["n1", "n2"]
+    assert lines[0] == _line("n1", earlier)
+    # Closed: a line that joined before is still in it; a new one is not taken.
+    assert delivery_log.join_digest("cal-1", "sms-digest#w1", _line("n2", later), expires_at=1)
+    assert not delivery_log.join_digest("cal-1", "sms-digest#w1", _line("n3", later), expires_at=1)
+    assert delivery_log.close_digest("cal-1", "sms-digest#w1") == lines  # closing again: the same lines
+
+
+def test_a_digest_that_was_never_opened_closes_to_nothing(delivery_log: Any) -> None:
+    assert delivery_log.close_digest("cal-1", "sms-digest#never") is None
 
 
 # ------------------------------------------------------------------------------------------------

@@ -199,6 +199,16 @@ def push_failed() -> None:
     sender.handle(queue_event(notifications_for(ALERT, CALENDAR, in_app=True)), None)
 
 
+def sms_told_by_a_digest() -> None:
+    two = [
+        next(n for n in notifications_for(alert, SMS_ONLY, in_app=False) if n.channel == "sms")
+        for alert in (ALERT, ALERT.model_copy(update={"appointment_id": "apt-other"}))
+    ]
+    sender = fake_sender(sms_digest_after=1, digests=FakeQueue())
+    sender.handle(queue_event(two), None)
+    assert len(sender.sms.outbox) == 1 and len(sender.digests.sent) == 1  # type: ignore[attr-defined,union-attr]
+
+
 def malformed_message_parked() -> None:
     (mail,) = notifications_for(ALERT, EMAIL_ONLY, in_app=False)
     body = json.loads(mail.model_dump_json())
@@ -286,6 +296,7 @@ SCENARIOS: dict[str, tuple[Callable[[], None], set[str]]] = {
     ),
     "push failed": (push_failed, {"push failed; the calendar page catches up from the feed"}),
     "malformed message parked": (malformed_message_parked, {"notification parked"}),
+    "sms told by a digest": (sms_told_by_a_digest, {"sms alert told by the window's digest"}),
     "decisions, record parked": (decisions_and_a_record_parked, {"decisions", "record parked"}),
     "not queued": (
         not_queued,
@@ -356,6 +367,7 @@ FIELDS: dict[str, set[str]] = {
     "delivery failure recorded": {"calendar_id", "channel", "reason"},
     "SMS receipt for an unknown message": {"sns_message_id"},
     "SES event is not JSON": {"sns_message_id"},
+    "sms alert told by the window's digest": {"notification_id", "calendar_id", "window"},
 }
 
 

@@ -538,10 +538,12 @@ def test_sender_permissions_are_exactly_what_it_needs(template: dict[str, Any]) 
     assert allowed_actions_on(template, "SenderFunction", "NotificationDeadLetterQueue") == {
         "sqs:SendMessage"
     }
-    # Only to delay or settle its own messages; it never sends to the queue it consumes.
+    # To delay, hold or settle its own messages, and to queue a window's SMS digest (a digest
+    # queues nothing more: tests/unit/test_sms_digest.py).
     assert allowed_actions_on(template, "SenderFunction", "NotificationQueue") == {
         "sqs:ChangeMessageVisibility",
         "sqs:DeleteMessage",
+        "sqs:SendMessage",
     }
     assert allowed_actions_on(template, "SenderFunction", "DeliveryLogTable") == {
         "dynamodb:PutItem",

@@ -65,6 +65,8 @@ class SenderConfig(_FromEnvironment):
     notification_queue_url: str
     delivery_log_table_name: str
     sms_per_calendar_per_hour: Annotated[int, Field(gt=0)]
+    # SmsDigestAfter: SMS alerts of a calendar sent alone per five minutes; 0: no digest.
+    sms_digest_after: Annotated[int, Field(ge=0)] = 0
     # The notification queue's RedrivePolicy maxReceiveCount (a test keeps the two equal).
     notification_max_receives: Annotated[int, Field(gt=0)]
     # AppSync Events' HTTP publish endpoint, https://<Dns.Http>/event.

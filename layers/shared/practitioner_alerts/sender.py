@@ -10,6 +10,11 @@ the time for all of its calls, so a time-out cannot open it (docs/architecture.m
 budgets"). The feed needs no such record: its entry is keyed by the notification and written
 only if absent.
 
+A burst of SMS alerts to one calendar goes out as one digest SMS per five-minute window after
+its first ``sms_digest_after`` (domain.digest): the alerts past them write their line into the
+window's record and queue the digest, which the sender holds until the window ends, then sends
+like any SMS, under its own idempotency key.
+
 Once the feed entry is written (the record of truth), it is pushed to the calendar's real-time
 channel, where an open calendar page shows it as a pop-up. A push that fails is logged and
 counted (``PushFailed``) and nothing else happens: the feed write stands, the message is not
@@ -22,6 +27,7 @@ second push makes up for a first one that was lost.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +51,16 @@ from practitioner_alerts.adapters.dynamodb import DeliveryFailure, FeedEntry
 from practitioner_alerts.delivery_events import FAILURE_MEMORY
 from practitioner_alerts.detector import ParkingLot
 from practitioner_alerts.domain.appointments import describe_validation_error
+from practitioner_alerts.domain.digest import (
+    DIGEST_MEMORY,
+    DIGEST_WINDOW,
+    DigestLine,
+    digest_key,
+    digest_notification,
+    may_join_a_digest,
+    window_end,
+    window_of,
+)
 from practitioner_alerts.domain.notifications import AlertContent, Notification
 from practitioner_alerts.domain.settings import (
     DEFAULT_SMS_COUNTRIES,
@@ -60,7 +76,14 @@ from practitioner_alerts.errors import (
     TransientError,
 )
 from practitioner_alerts.realtime import channel_for
-from practitioner_alerts.rendering import Email, count_segments, render_email, render_headline, render_sms
+from practitioner_alerts.rendering import (
+    Email,
+    count_segments,
+    render_digest,
+    render_email,
+    render_headline,
+    render_sms,
+)
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -92,6 +115,9 @@ class DeliveryLog(Protocol):
     ) -> bool: ...
     def record_failure(self, calendar_id: str, failure: DeliveryFailure, expires_at: int) -> None: ...
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None: ...
+    def count_sms_alert(self, calendar_id: str, window_key: str, expires_at: int) -> int | None: ...
+    def join_digest(self, calendar_id: str, window_key: str, line: DigestLine, expires_at: int) -> bool: ...
+    def close_digest(self, calendar_id: str, window_key: str) -> list[DigestLine] | None: ...
 
 
 class CurrentSettings(Protocol):
@@ -104,7 +130,12 @@ class AlertPush(Protocol):
 
 class InFlight(Protocol):
     def postpone(self, receipt_handle: str, receive_count: int) -> int: ...
+    def hold(self, receipt_handle: str, seconds: int) -> None: ...
     def settle(self, receipt_handle: str) -> None: ...
+
+
+class DigestQueue(Protocol):
+    def enqueue(self, notifications: Sequence[Notification]) -> None: ...
 
 
 class SmsCapReached(PermanentError):
@@ -112,9 +143,11 @@ class SmsCapReached(PermanentError):
 
 
 # The most AWS calls one message makes: for an SMS, the settings check (is the contact still the
-# calendar's?), the hourly cap, the idempotency record, SNS, the record's completion and the
-# receipt mapping (an e-mail makes four, a feed entry two).
-AWS_CALLS_PER_MESSAGE = 6
+# calendar's?), the digest window's count (or, for a digest, its closing), the hourly cap, the
+# idempotency record, SNS, the record's completion and the receipt mapping; an SMS that joins a
+# digest makes six (count, line, the digest's queue message instead of cap, SNS and receipt), an
+# e-mail four, a feed entry two.
+AWS_CALLS_PER_MESSAGE = 7
 
 
 class HandedBack(TransientError):
@@ -133,6 +166,14 @@ class EndingEarly(HandedBack):
     completion nor its early delete went through: until the invocation returns and Lambda
     deletes it, a crash would send it again. So the rest of the batch goes back untouched, with
     no back-off calls either, and the invocation returns at once."""
+
+
+class HeldForDigest(HandedBack):
+    """A digest came before its window's end: it goes back out of sight until then."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"the digest waits {seconds} s for its window's end")
+        self.seconds = seconds
 
 
 class UnrenderableAlert(PermanentError):
@@ -175,7 +216,8 @@ class AlertSender:
     longest_call_seconds: float | None = None
     # The calendar page's pop-up; without it, the feed alone carries in-calendar alerts.
     push: AlertPush | None = None
-    # Only for the SMS cap's hour and the failure timestamps; alerts never depend on it.
+    # For the SMS cap's hour, the failure timestamps and how long a digest waits for its
+    # window's end; which alerts go out, and in which digest, never depends on it.
     clock: Callable[[], datetime] = field(default=_utc_now)
     # Countries whose numbers may get an SMS (SmsAllowedCountries).
     sms_countries: frozenset[str] = DEFAULT_SMS_COUNTRIES
@@ -183,17 +225,19 @@ class AlertSender:
     # deleted or changed after the alert was queued (a queue held up by an outage, say) gets
     # nothing more. Without it, what the detector queued is sent.
     settings: CurrentSettings | None = None
+    # SmsDigestAfter: how many SMS alerts of a calendar go out alone in a five-minute window;
+    # the rest of the window are told together by one digest SMS at its end (domain.digest).
+    # 0, or no queue for the digests or no in-flight control to hold them: no digest.
+    sms_digest_after: int = 0
+    digests: DigestQueue | None = None
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
-        config = IdempotencyConfig(
-            event_key_jmespath="notification_id",
-            expires_after_seconds=int(IDEMPOTENCY_TTL.total_seconds()),
-        )
-        if context is not None:
-            config.register_lambda_context(context)
+        config = _idempotency_config(context)
         delivered: set[str] = set()
         # Sent, but neither recorded nor deleted (see EndingEarly).
         unsettled: list[str] = []
+        # Digests that came before their window's end, and for how many seconds more they wait.
+        held: dict[str, int] = {}
 
         def deliver(notification: Notification) -> dict[str, str]:
             result = self._deliver(notification)
@@ -240,6 +284,7 @@ class AlertSender:
             notification = self._read(record)
             if notification is None:
                 return
+            self._hold_until_its_window_ends(notification, record, held)
             try:
                 attempt(notification, record)
             except TransientError as error:
@@ -268,8 +313,25 @@ class AlertSender:
             event=event, record_handler=record_handler, processor=processor, context=context
         )
         if not unsettled:
-            self._back_off(event, response)
+            self._back_off(event, response, held)
         return response
+
+    def _hold_until_its_window_ends(
+        self, notification: Notification, record: SQSRecord, held: dict[str, int]
+    ) -> None:
+        """A digest that comes before its window's end goes back out of sight until then, once:
+        when it comes again it goes out, whatever this function's clock says (a clock skewed
+        against the booking platform's, or a local runtime that runs time faster)."""
+        if notification.digest_window is None or self.in_flight is None:
+            return
+        if int(record.attributes.approximate_receive_count or 1) > 1:
+            return
+        left = (window_end(notification) - self.clock()).total_seconds()
+        if left <= 0:
+            return
+        # Never longer than a window, whatever clock wrote the change.
+        held[record.message_id] = wait = math.ceil(min(left, DIGEST_WINDOW.total_seconds()))
+        raise HeldForDigest(wait)
 
     def _out_of_time(self, context: LambdaContext | None) -> bool:
         if context is None or self.longest_call_seconds is None:
@@ -360,7 +422,13 @@ class AlertSender:
                 f"sms_country_not_allowed: a number of {country or 'no country'}, which "
                 "SmsAllowedCountries does not list"
             )
-        text = _rendered(render_sms, alert)
+        if notification.digest_window is not None:
+            lines = self._close_digest(notification)
+            text = _rendered(lambda content: render_digest(content, lines), alert)
+        elif self._joined_digest(notification):
+            return "in-digest"
+        else:
+            text = _rendered(render_sms, alert)
         segments = count_segments(text).segments
         now = self.clock()
         hour_ends = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
@@ -393,6 +461,51 @@ class AlertSender:
                 extra={"calendar_id": alert.calendar_id, "reason": error.reason},
             )
         return message_id
+
+    def _joined_digest(self, notification: Notification) -> bool:
+        """True when the alert is told by its window's digest rather than alone: the window
+        already had ``sms_digest_after`` SMS alerts of the calendar and the digest has not gone
+        out. Its line is then in the digest, and the digest's queue message on its way."""
+        if self.sms_digest_after <= 0 or self.digests is None or self.in_flight is None:
+            return False
+        if not may_join_a_digest(notification):
+            return False
+        alert = notification.alert
+        window = window_of(alert.changed_at)
+        key = digest_key(notification, window)
+        expires_at = int((self.clock() + DIGEST_MEMORY).timestamp())
+        count = self.delivery_log.count_sms_alert(alert.calendar_id, key, expires_at)
+        if count is not None and count <= self.sms_digest_after:
+            return False
+        # Over the count, or the digest gone out: an earlier attempt of this message may have
+        # put its line in already, and then the digest tells it.
+        if not self.delivery_log.join_digest(alert.calendar_id, key, DigestLine.of(notification), expires_at):
+            return False
+        if count is not None:
+            # Every line that joins queues the digest, all under one deduplication and idempotency
+            # id: one whose request failed is retried with its line in place.
+            self.digests.enqueue([digest_notification(notification, window, key)])
+        logger.info(
+            "sms alert told by the window's digest",
+            extra={
+                "notification_id": notification.notification_id,
+                "calendar_id": alert.calendar_id,
+                "window": window.isoformat(),
+            },
+        )
+        metrics.add_metric(name="SmsInDigest", unit=MetricUnit.Count, value=1)
+        return True
+
+    def _close_digest(self, notification: Notification) -> list[DigestLine]:
+        assert notification.digest_window is not None
+        lines = self.delivery_log.close_digest(
+            notification.alert.calendar_id, digest_key(notification, notification.digest_window)
+        )
+        if lines is None:
+            # Its record outlives the dead-letter queue's retention, so only a message replayed
+            # by hand long after can meet this.
+            raise PermanentError("digest_expired: the digest's lines are no longer kept")
+        return lines
 
     def _push(self, entry: FeedEntry, notification_id: str) -> None:
         if self.push is None:
@@ -473,9 +586,12 @@ class AlertSender:
             return False
         return True
 
-    def _back_off(self, event: dict[str, Any], response: PartialItemFailureResponse) -> None:
+    def _back_off(
+        self, event: dict[str, Any], response: PartialItemFailureResponse, held: Mapping[str, int]
+    ) -> None:
         """Bring failed messages back sooner at first and later each time, instead of after the
-        full visibility timeout every time; their group stays blocked meanwhile, keeping order."""
+        full visibility timeout every time; their group stays blocked meanwhile, keeping order.
+        A digest held for its window's end comes back at that end."""
         if self.in_flight is None or not response["batchItemFailures"]:
             return
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
@@ -483,14 +599,27 @@ class AlertSender:
             record = SQSRecord(raw)
             if record.message_id in failed:
                 try:
-                    self.in_flight.postpone(
-                        record.receipt_handle, int(record.attributes.approximate_receive_count)
-                    )
+                    if record.message_id in held:
+                        self.in_flight.hold(record.receipt_handle, held[record.message_id])
+                    else:
+                        self.in_flight.postpone(
+                            record.receipt_handle, int(record.attributes.approximate_receive_count)
+                        )
                 except AlertError as error:
                     # The visibility timeout brings it back anyway, only later.
                     logger.warning(
                         "backoff not applied", extra={"message_id": record.message_id, "reason": error.reason}
                     )
+
+
+def _idempotency_config(context: LambdaContext | None) -> IdempotencyConfig:
+    config = IdempotencyConfig(
+        event_key_jmespath="notification_id",
+        expires_after_seconds=int(IDEMPOTENCY_TTL.total_seconds()),
+    )
+    if context is not None:
+        config.register_lambda_context(context)
+    return config
 
 
 def _address(notification: Notification) -> str:

@@ -84,7 +84,11 @@ def build_sender(config: SenderConfig) -> AlertSender:
     )
     from practitioner_alerts.adapters.ses import EmailGateway  # noqa: PLC0415
     from practitioner_alerts.adapters.sns import SmsGateway  # noqa: PLC0415
-    from practitioner_alerts.adapters.sqs import DeadLetterQueue, InFlightMessages  # noqa: PLC0415
+    from practitioner_alerts.adapters.sqs import (  # noqa: PLC0415
+        DeadLetterQueue,
+        InFlightMessages,
+        NotificationQueue,
+    )
     from practitioner_alerts.sender import AlertSender  # noqa: PLC0415
 
     dynamodb, sqs = client("dynamodb"), client("sqs")
@@ -105,6 +109,8 @@ def build_sender(config: SenderConfig) -> AlertSender:
         push=EventPublisher(config.realtime_publish_url, *_region_and_credentials()),
         sms_countries=config.sms_countries,
         settings=CalendarSettingsTable(dynamodb, config.settings_table_name),
+        sms_digest_after=config.sms_digest_after,
+        digests=NotificationQueue(sqs, config.notification_queue_url),
     )
 
 

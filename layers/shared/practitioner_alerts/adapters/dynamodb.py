@@ -19,6 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import ValidationError
 
 from practitioner_alerts.adapters.aws_errors import aws_call
+from practitioner_alerts.domain.digest import DigestLine
 from practitioner_alerts.domain.settings import CalendarSettings, ContactChannel
 from practitioner_alerts.domain.verification import PendingCode
 from practitioner_alerts.errors import PermanentError, TransientError
@@ -502,8 +503,16 @@ class DeliveryFailure:
     contact: str | None = None
 
 
+_DIGEST_LINE_PREFIX = "line_"
+
+
+def _digest_line_attribute(notification_id: str) -> str:
+    return f"{_DIGEST_LINE_PREFIX}{notification_id}"
+
+
 class DeliveryLogTable:
-    """A small per-calendar log: SMS spent per hour, and the last delivery failure per channel.
+    """A small per-calendar log: SMS spent per hour, the SMS digest windows (domain.digest), and
+    the last delivery failure per channel.
 
     Items are keyed by ``calendar_id`` and ``entry``; an SNS message id maps back to its calendar
     through an item under ``sms-message#<id>``, because SMS delivery receipts name only the
@@ -558,6 +567,70 @@ class DeliveryLogTable:
             )
             for f in failures
         }
+
+    def count_sms_alert(self, calendar_id: str, window_key: str, expires_at: int) -> int | None:
+        """Counts one more SMS alert in the calendar's digest window: how many it has now, or
+        None when the window's digest has been sent (closed)."""
+        with aws_call("dynamodb.UpdateItem"):
+            try:
+                response = self._client.update_item(
+                    TableName=self._table_name,
+                    Key={"calendar_id": {"S": calendar_id}, "entry": {"S": window_key}},
+                    UpdateExpression="ADD alerts :one SET expires_at = :expires",
+                    ConditionExpression="attribute_not_exists(closed)",
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":expires": {"N": str(expires_at)}},
+                    ReturnValues="UPDATED_NEW",
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return None
+        return int(response["Attributes"]["alerts"]["N"])
+
+    def join_digest(self, calendar_id: str, window_key: str, line: DigestLine, expires_at: int) -> bool:
+        """Writes the alert's line into the window's digest, once however often it is written.
+        False when the digest was sent without it; True when it holds the line."""
+        name = _digest_line_attribute(line.notification_id)
+        with aws_call("dynamodb.UpdateItem"):
+            try:
+                self._client.update_item(
+                    TableName=self._table_name,
+                    Key={"calendar_id": {"S": calendar_id}, "entry": {"S": window_key}},
+                    UpdateExpression="SET #line = :line, expires_at = :expires",
+                    ConditionExpression="attribute_not_exists(closed)",
+                    ExpressionAttributeNames={"#line": name},
+                    ExpressionAttributeValues={
+                        ":line": {"S": line.model_dump_json()},
+                        ":expires": {"N": str(expires_at)},
+                    },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except self._client.exceptions.ConditionalCheckFailedException as error:
+                # Closed: the line may have joined before, on an earlier attempt of its message.
+                old: Mapping[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
+                return name in old
+        return True
+
+    def close_digest(self, calendar_id: str, window_key: str) -> list[DigestLine] | None:
+        """Closes the window's digest, so that no line joins it any more, and returns its lines
+        in order of the appointments' starts; the same lines however often it is closed. None
+        when there is no such digest (it expired)."""
+        with aws_call("dynamodb.UpdateItem"):
+            try:
+                response = self._client.update_item(
+                    TableName=self._table_name,
+                    Key={"calendar_id": {"S": calendar_id}, "entry": {"S": window_key}},
+                    UpdateExpression="SET closed = :closed",
+                    ConditionExpression="attribute_exists(calendar_id)",
+                    ExpressionAttributeValues={":closed": {"BOOL": True}},
+                    ReturnValues="ALL_NEW",
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return None
+        lines = [
+            DigestLine.model_validate_json(value["S"])
+            for name, value in response["Attributes"].items()
+            if name.startswith(_DIGEST_LINE_PREFIX)
+        ]
+        return sorted(lines, key=lambda line: (line.starts_at, line.notification_id))
 
     def remember_sms(self, message_id: str, calendar_id: str, expires_at: int) -> None:
         item = {"calendar_id": f"sms-message#{message_id}", "entry": "calendar", "owner": calendar_id}

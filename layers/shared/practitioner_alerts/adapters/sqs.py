@@ -240,6 +240,8 @@ class InFlightMessages:
     a throttled message would come back after the full visibility timeout each time and reach
     the dead-letter queue after maxReceiveCount tries, however short the throttling was.
 
+    ``hold`` keeps an SMS digest out of sight until its window ends (domain.digest).
+
     ``settle`` deletes a message at once, for the one case where waiting for Lambda to delete it
     at the end of the batch is unsafe: SNS or SES accepted it but its idempotency record could not
     be completed, so a crash later in the invocation would have it delivered a second time.
@@ -260,6 +262,13 @@ class InFlightMessages:
     def settle(self, receipt_handle: str) -> None:
         with aws_call("sqs.DeleteMessage"):
             self._client.delete_message(QueueUrl=self._queue_url, ReceiptHandle=receipt_handle)
+
+    def hold(self, receipt_handle: str, seconds: int) -> None:
+        """Keeps a message out of sight for ``seconds`` (a digest waiting for its window's end)."""
+        with aws_call("sqs.ChangeMessageVisibility"):
+            self._client.change_message_visibility(
+                QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
 
     def postpone(self, receipt_handle: str, receive_count: int) -> int:
         delay = self.delay_for(receive_count)

@@ -80,6 +80,10 @@ class Notification(BaseModel):
     # Set on an SMS when the calendar also gets the alert by e-mail: if the SMS cannot go (the
     # hourly SMS cap), the practitioner still hears of it, so the SMS need not be parked.
     covered_by_email: bool = False
+    # Set on a digest (domain.digest): the start of the five-minute window whose further SMS
+    # alerts it tells in one SMS at the window's end; ``alert`` is then the window's first such
+    # alert, without its patient, for the calendar's language, zone and name.
+    digest_window: AwareDatetime | None = None
 
     @field_validator("to")
     @classmethod
@@ -114,6 +118,10 @@ def message_group(notification: Notification) -> str:
     Order matters only within a channel (a cancellation SMS must not overtake the booking SMS);
     a group per channel lets the e-mail and the pop-up go out while SNS fails and the SMS group
     waits, instead of the whole appointment waiting for the SMS."""
+    if notification.digest_window is not None:
+        # A digest waits for its window's end in the queue; in a group of its own it holds up
+        # no appointment's alerts meanwhile.
+        return f"{notification.notification_id}#digest"
     appointment = notification.alert.appointment_id
     group = f"{appointment}#{notification.channel}"
     if len(group) <= _MAX_GROUP_LENGTH:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from practitioner_alerts.languages.wording import (
     Language,
+    PerChange,
     PerKind,
     SettingsAdvice,
     VerificationWording,
@@ -56,6 +57,16 @@ GERMAN = Language(
             "Sie erhalten diese Mitteilung, weil diese E-Mail-Adresse für Benachrichtigungen zum "
             "{calendar} hinterlegt ist. Wenn Sie die Adresse in den Benachrichtigungseinstellungen "
             "des Kalenders löschen, erhalten Sie keine E-Mails mehr."
+        ),
+        digest_one=PerChange(
+            booked="1 weiterer neuer Online-Termin",
+            cancelled="1 weitere kurzfristige Absage",
+            rescheduled="1 weiterer Termin verschoben",
+        ),
+        digest_many=PerChange(
+            booked="{count} weitere neue Online-Termine",
+            cancelled="{count} weitere kurzfristige Absagen",
+            rescheduled="{count} weitere Termine verschoben",
         ),
     ),
     verification=VerificationWording(

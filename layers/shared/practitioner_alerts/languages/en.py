@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from practitioner_alerts.languages.wording import (
     Language,
+    PerChange,
     PerKind,
     SettingsAdvice,
     VerificationWording,
@@ -56,6 +57,16 @@ ENGLISH = Language(
         footer=(
             "You are receiving this message because this e-mail address is set up for alerts from "
             "{calendar}. To stop these e-mails, delete the address in the calendar's alert settings."
+        ),
+        digest_one=PerChange(
+            booked="1 more online booking",
+            cancelled="1 more short-notice cancellation",
+            rescheduled="1 more appointment moved",
+        ),
+        digest_many=PerChange(
+            booked="{count} more online bookings",
+            cancelled="{count} more short-notice cancellations",
+            rescheduled="{count} more appointments moved",
         ),
     ),
     verification=VerificationWording(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from practitioner_alerts.languages.wording import (
     Language,
+    PerChange,
     PerKind,
     SettingsAdvice,
     VerificationWording,
@@ -62,6 +63,16 @@ FRENCH = Language(
             "Vous recevez ce message parce que cette adresse e-mail est enregistrée pour les alertes "
             "de {calendar}. Pour ne plus les recevoir, supprimez l’adresse dans les paramètres "
             "d’alerte de l’agenda."
+        ),
+        digest_one=PerChange(
+            booked="1 autre rendez-vous en ligne",
+            cancelled="1 autre annulation tardive",
+            rescheduled="1 autre rendez-vous déplacé",
+        ),
+        digest_many=PerChange(
+            booked="{count} autres rendez-vous en ligne",
+            cancelled="{count} autres annulations tardives",
+            rescheduled="{count} autres rendez-vous déplacés",
         ),
     ),
     verification=VerificationWording(

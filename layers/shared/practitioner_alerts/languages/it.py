@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from practitioner_alerts.languages.wording import (
     Language,
+    PerChange,
     PerKind,
     SettingsAdvice,
     VerificationWording,
@@ -58,6 +59,16 @@ ITALIAN = Language(
             "Riceve questo messaggio perché questo indirizzo e-mail è registrato per le notifiche del "
             "{calendar}. Per non riceverle più, cancelli l’indirizzo nelle impostazioni delle "
             "notifiche del calendario."
+        ),
+        digest_one=PerChange(
+            booked="1 altro appuntamento online",
+            cancelled="1 altra disdetta tardiva",
+            rescheduled="1 altro appuntamento spostato",
+        ),
+        digest_many=PerChange(
+            booked="altri {count} appuntamenti online",
+            cancelled="altre {count} disdette tardive",
+            rescheduled="altri {count} appuntamenti spostati",
         ),
     ),
     verification=VerificationWording(

@@ -39,6 +39,18 @@ class PerKind:
 
 
 @dataclass(frozen=True)
+class PerChange:
+    """One text per kind of change a digest tells; placeholder {count} where there are several."""
+
+    booked: str
+    cancelled: str
+    rescheduled: str
+
+    def __getitem__(self, kind: str) -> str:
+        return str(getattr(self, kind))
+
+
+@dataclass(frozen=True)
 class Wording:
     """Everything one language says in an alert; names and times go into the {placeholders}."""
 
@@ -69,6 +81,10 @@ class Wording:
     label_visit_motive: str
     label_time_zone: str
     footer: str
+    # The SMS digest of a burst (domain.digest): "3 weitere neue Online-Termine: <times>"; the
+    # first alerts of its window went out alone, hence "more".
+    digest_one: PerChange
+    digest_many: PerChange
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,14 @@ calendar's language and time zone.
 
 from practitioner_alerts.rendering.headline import render_headline
 from practitioner_alerts.rendering.mail import Email, render_email
-from practitioner_alerts.rendering.sms import SmsSegments, count_segments, render_sms
+from practitioner_alerts.rendering.sms import SmsSegments, count_segments, render_digest, render_sms
 
-__all__ = ["Email", "SmsSegments", "count_segments", "render_email", "render_headline", "render_sms"]
+__all__ = [
+    "Email",
+    "SmsSegments",
+    "count_segments",
+    "render_digest",
+    "render_email",
+    "render_headline",
+    "render_sms",
+]

@@ -112,12 +112,22 @@ def _local(moment: datetime, alert: AlertContent) -> datetime:
 
 def short_when(moment: datetime, alert: AlertContent) -> str:
     """Weekday, day, month and time in the calendar's zone, e.g. "Do., 9. Sept., 12:00"."""
-    local, locale = _local(moment, alert), babel_locale(alert)
-    date = str(format_skeleton("MMMEd", local, locale=locale))
-    time = str(format_time(local, "short", tzinfo=local.tzinfo, locale=locale))
+    date, time = local_date(moment, alert), local_time(moment, alert)
+    locale = babel_locale(alert)
     # Babel glues date and time the same way in format_datetime; its patterns quote no literals here.
     pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
     return pattern.replace("{0}", time).replace("{1}", date)
+
+
+def local_date(moment: datetime, alert: AlertContent) -> str:
+    """Weekday, day and month in the calendar's zone, e.g. "Do., 9. Sept."."""
+    return str(format_skeleton("MMMEd", _local(moment, alert), locale=babel_locale(alert)))
+
+
+def local_time(moment: datetime, alert: AlertContent) -> str:
+    """The time of day in the calendar's zone, e.g. "12:00" or "12:00 PM"."""
+    local = _local(moment, alert)
+    return str(format_time(local, "short", tzinfo=local.tzinfo, locale=babel_locale(alert)))
 
 
 def long_when(moment: datetime, alert: AlertContent, words: Wording) -> str:

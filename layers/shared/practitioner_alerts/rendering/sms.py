@@ -13,15 +13,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from practitioner_alerts.domain.digest import DigestLine
 from practitioner_alerts.domain.notifications import AlertContent
 from practitioner_alerts.languages import words as words_for
 from practitioner_alerts.rendering.formatting import (
+    ELLIPSIS,
     NAME_LIMIT,
     abbreviate,
     calendar_name,
     calendar_phrase,
     clean,
     headline_text,
+    local_date,
+    local_time,
     patient_label,
 )
 from practitioner_alerts.rendering.verification import verification_sms
@@ -190,3 +194,57 @@ def render_sms(alert: AlertContent) -> str:
             return signed
     fitted = _longest_fitting(lambda cut: compose(patient_label(words, first_name, cut)), surname)
     return fitted or compose(patient_label(words, first_name, ""))
+
+
+_DIGEST_ORDER = ("booked", "cancelled", "rescheduled")
+
+
+def render_digest(alert: AlertContent, lines: Sequence[DigestLine]) -> str:
+    """A window's further alerts in one SMS segment: per kind of change, how many and when
+    ("3 weitere neue Online-Termine: Do., 9. Sept. 12:00, 12:15, Fr., 10. Sept. 09:00").
+
+    No patient is named: a digest may tell dozens, and the feed and the e-mails name each. It
+    lists as many starts as fit one segment, the earliest of each kind first; the count always
+    says how many there were, and "…" that some are not listed. ``alert`` gives the calendar's language, zone
+    and practitioner."""
+    words = words_for(alert.locale)
+    groups: list[tuple[str, list[str]]] = []
+    for kind in _DIGEST_ORDER:
+        starts = sorted(line.starts_at for line in lines if line.kind == kind)
+        if not starts:
+            continue
+        # A start's date is written only where it differs from the one listed before it.
+        shown, previous_date = [], None
+        for start in starts:
+            date, time = local_date(start, alert), local_time(start, alert)
+            shown.append(time if date == previous_date else f"{date} {time}")
+            previous_date = date
+        groups.append((kind, shown))
+
+    def compose(listed: int, signature: str = "") -> str:
+        # Starts are listed by turns, one of each kind at a time, so that a cancellation's
+        # free slot is not crowded out by a run of bookings.
+        quota = [0] * len(groups)
+        while listed > 0:
+            for index, (_, starts) in enumerate(groups):
+                if listed > 0 and quota[index] < len(starts):
+                    quota[index] += 1
+                    listed -= 1
+        parts = []
+        for (kind, starts), shown in zip(groups, quota, strict=True):
+            wording = words.digest_one if len(starts) == 1 else words.digest_many
+            told = wording[kind].format(count=len(starts))
+            if shown:
+                times = starts[:shown] if shown == len(starts) else [*starts[:shown], ELLIPSIS]
+                told += words.label_separator + ", ".join(times)
+            parts.append(told)
+        return _cheapest(plain_typography("; ".join(parts) + signature))
+
+    everything = sum(len(starts) for _, starts in groups)
+    practitioner = abbreviate(clean(alert.practitioner_name), NAME_LIMIT)
+    if practitioner and _fits(signed := compose(everything, f" ({practitioner})"), segments=1):
+        return signed
+    for listed in range(everything, 0, -1):
+        if _fits(text := compose(listed), segments=1):
+            return text
+    return compose(0)
