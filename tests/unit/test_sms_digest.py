@@ -122,7 +122,9 @@ def test_the_first_sms_of_a_window_goes_out_alone_and_the_rest_wait_for_one_dige
     assert digest.digest_window == WINDOW
     # The digest's message carries no patient: its lines are in the delivery log.
     assert digest.alert.patient_last_name is None and digest.alert.patient_first_name is None
-    assert metrics_emitted()["SmsInDigest"] == (2.0, "Count")
+    emitted = metrics_emitted()
+    assert emitted["SmsInDigest"] == (2.0, "Count")
+    assert emitted["Delivered_sms"] == (1.0, "Count")  # the two told by the digest are not yet
 
 
 def test_a_digest_before_its_window_ends_is_held_until_then_and_sends_nothing() -> None:

@@ -150,6 +150,10 @@ class SmsCapReached(PermanentError):
 AWS_CALLS_PER_MESSAGE = 7
 
 
+# What an SMS alert's idempotency record holds when its window's digest tells it.
+TOLD_BY_DIGEST = "in-digest"
+
+
 class HandedBack(TransientError):
     """The message goes back to the queue untouched; not an attempt that failed, so it is never
     parked for it."""
@@ -369,6 +373,9 @@ class AlertSender:
             # The practitioner sees this in their settings and can fix the address.
             self._remember_failure(alert.calendar_id, notification.channel, error.reason, notification.to)
             raise
+        if message_id == TOLD_BY_DIGEST:
+            # Not delivered yet: its digest is, at the window's end (counted as SmsInDigest).
+            return {"message_id": message_id}
         logger.info(
             "notification delivered",
             extra={
@@ -426,7 +433,7 @@ class AlertSender:
             lines = self._close_digest(notification)
             text = _rendered(lambda content: render_digest(content, lines), alert)
         elif self._joined_digest(notification):
-            return "in-digest"
+            return TOLD_BY_DIGEST
         else:
             text = _rendered(render_sms, alert)
         segments = count_segments(text).segments
