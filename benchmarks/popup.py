@@ -8,7 +8,10 @@ booking platform writes them. Measured side by side in the same run:
   (a MutationObserver, then requestAnimationFrame), against the wall clock just after PutItem
   returned. Both are this machine's system clock.
 * write -> SNS/SES accepted: when emulated SNS or SES answered the sender's call (a botocore
-  hook on the default session the functions build their clients from).
+  hook on the default session the functions build their clients from), for each message that
+  names its booking's patient: every e-mail, and the SMS of each five-minute window's first
+  booking (the rest of a burst to one calendar go in the window's digest SMS at its end, which
+  names no patient and comes after the run).
 * pushes per alert: ``data`` frames the page's WebSocket received, per alert shown (goal 1).
 * catch-up reads per reconnect: feed requests the page made after each of a few forced
   reconnects (the browser taken offline and back).
