@@ -151,6 +151,7 @@ class FakeSms:
 class FakeEmail:
     outbox: list[tuple[str, Email]] = field(default_factory=list)
     failures: list[AlertError] = field(default_factory=list)
+    tags: list[Mapping[str, str] | None] = field(default_factory=list)  # of each e-mail sent
 
     def send(self, to: str, email: Email, tags: Mapping[str, str] | None = None) -> str:
         if self.failures:
@@ -160,6 +161,7 @@ class FakeEmail:
                 f"sesv2.SendEmail: invalid_address: the address {problem}", code="InvalidAddress"
             )
         self.outbox.append((to, email))
+        self.tags.append(tags)
         return f"email-{len(self.outbox)}"
 
 

@@ -175,10 +175,6 @@ class EndingEarly(HandedBack):
 class HeldForDigest(HandedBack):
     """A digest came before its window's end: it goes back out of sight until then."""
 
-    def __init__(self, seconds: int) -> None:
-        super().__init__(f"the digest waits {seconds} s for its window's end")
-        self.seconds = seconds
-
 
 class UnrenderableAlert(PermanentError):
     """Rendering broke on this alert: it would break the same way on every retry. Not the
@@ -296,7 +292,7 @@ class AlertSender:
                     # Not the practitioner's failure: nothing goes to their delivery log.
                     logger.error("the deployment refused a delivery", extra={"reason": error.reason})
                     metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
-                receives = int(record.attributes.approximate_receive_count or 1)
+                receives = int(record.attributes.approximate_receive_count)
                 if self.max_receives is None or receives < self.max_receives or isinstance(error, HandedBack):
                     raise
                 # SQS would move it to the dead-letter queue at its next receive without a word
@@ -328,14 +324,14 @@ class AlertSender:
         against the booking platform's, or a local runtime that runs time faster)."""
         if notification.digest_window is None or self.in_flight is None:
             return
-        if int(record.attributes.approximate_receive_count or 1) > 1:
+        if int(record.attributes.approximate_receive_count) > 1:
             return
         left = (window_end(notification) - self.clock()).total_seconds()
         if left <= 0:
             return
         # Never longer than a window, whatever clock wrote the change.
-        held[record.message_id] = wait = math.ceil(min(left, DIGEST_WINDOW.total_seconds()))
-        raise HeldForDigest(wait)
+        held[record.message_id] = math.ceil(min(left, DIGEST_WINDOW.total_seconds()))
+        raise HeldForDigest("the digest waits for its window's end")
 
     def _out_of_time(self, context: LambdaContext | None) -> bool:
         if context is None or self.longest_call_seconds is None:
@@ -353,7 +349,7 @@ class AlertSender:
 
     def _deliver(self, notification: Notification) -> dict[str, str]:
         alert = notification.alert
-        if notification.channel != "in_app" and not self._still_wanted(notification):
+        if not self._still_wanted(notification):
             return {"message_id": "not-sent:contact-changed"}
         try:
             if notification.channel == "sms":
