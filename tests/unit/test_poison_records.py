@@ -9,6 +9,7 @@ booking behind it is queued in the same invocation.
 from __future__ import annotations
 
 import copy
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -143,3 +144,64 @@ def test_with_too_little_time_left_for_another_request_the_rest_of_the_batch_com
     assert alerts.parking.parked == []
     assert alerts.handle(event, _Remaining(14_000)) == {"batchItemFailures": []}  # type: ignore[arg-type]
     assert len(alerts.parking.parked) == 1
+
+
+def _parked_reasons(lambda_detector: AlertDetector) -> list[str]:
+    assert isinstance(lambda_detector.parking, FakeParkingLot)
+    return [p["reason"] for p in lambda_detector.parking.parked]
+
+
+@pytest.mark.parametrize(
+    ("image", "value"),
+    [("Keys", {"B": "AP8="}), ("OldImage", {"B": "AP8="}), ("NewImage", {"BS": ["AP8="]})],
+)
+def test_a_binary_value_anywhere_in_the_record_parks_it_naming_the_attribute(
+    image: str, value: dict[str, Any]
+) -> None:
+    record = booking(1, "apt-1")
+    record["eventName"] = "MODIFY"
+    record["dynamodb"]["OldImage"] = dict(record["dynamodb"]["NewImage"])
+    record["dynamodb"][image]["blob"] = value
+    lambda_detector = detector()
+    lambda_detector.handle({"Records": [record]}, None)
+    assert _parked_reasons(lambda_detector) == ["blob: a Binary value where the contract has text"]
+
+
+def test_a_binary_attribute_with_a_long_name_is_named_by_its_first_64_characters() -> None:
+    record = booking(1, "apt-1", **{"n" * 100: {"B": "AP8="}})
+    lambda_detector = detector()
+    lambda_detector.handle({"Records": [record]}, None)
+    assert _parked_reasons(lambda_detector) == [f"{'n' * 64}: a Binary value where the contract has text"]
+
+
+def test_a_record_without_its_dynamodb_part_is_parked_saying_so() -> None:
+    record = booking(1, "apt-1")
+    del record["dynamodb"]
+    lambda_detector = detector()
+    lambda_detector.handle({"Records": [record]}, None)
+    assert _parked_reasons(lambda_detector) == ["dynamodb: missing"]
+
+
+def test_images_that_are_not_typed_json_are_parked_naming_the_error() -> None:
+    record = booking(1, "apt-1")
+    record["dynamodb"]["NewImage"] = {"starts_at": "2027-09-09T12:00:00+02:00"}  # untyped
+    lambda_detector = detector()
+    lambda_detector.handle({"Records": [record]}, None)
+    (reason,) = _parked_reasons(lambda_detector)
+    assert re.fullmatch(
+        r"dynamodb: images are not DynamoDB-typed JSON \((TypeError|ValueError|AttributeError)\)", reason
+    )
+
+
+class _AlmostOut:
+    def get_remaining_time_in_millis(self) -> int:
+        return 1
+
+
+def test_without_a_budget_per_call_every_request_goes_however_little_time_is_left() -> None:
+    lambda_detector = detector()  # no longest_call_seconds: no budget to keep to
+    event = {"Records": [booking(1, "apt-bad", calendar_id={"S": "cal dr-weber"}), booking(2, "apt-good")]}
+    assert lambda_detector.handle(event, _AlmostOut()) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert isinstance(lambda_detector.queue, FakeQueue)
+    assert {n.alert.appointment_id for n in lambda_detector.queue.sent} == {"apt-good"}
+    assert len(_parked_reasons(lambda_detector)) == 1

@@ -428,3 +428,20 @@ def test_a_digest_whose_lines_are_gone_is_parked_saying_so() -> None:
     sender.delivery_log.digests.clear()
     sender.handle(event(digest, receives=2), None)
     assert parked(sender) == ["digest_expired: the digest's lines are no longer kept"]
+
+
+def test_a_new_mobile_number_starts_its_own_window_even_inside_the_old_numbers() -> None:
+    moved = SMS_ONLY.model_copy(update={"alert_mobile": "+4915199999999"}).with_contacts_verified()
+    sender = digest_sender()
+    sender.handle(event(one("sms", SMS_ONLY), one("sms", moved, alert("apt-2"))), None)
+    assert isinstance(sender.sms, FakeSms)
+    assert [to for to, _ in sender.sms.outbox] == ["+4915123456789", "+4915199999999"]
+
+
+def test_a_digest_over_the_sms_cap_leaves_its_alerts_to_the_emails_that_told_each() -> None:
+    sender = digest_sender(sms_per_calendar_per_hour=1)
+    sender.handle(event(one("sms"), one("sms", content=alert("apt-2"))), None)
+    assert isinstance(sender.digests, FakeQueue)
+    (digest,) = sender.digests.sent
+    assert sender.handle(event(digest, receives=2), None)["batchItemFailures"] == []
+    assert parked(sender) == []
