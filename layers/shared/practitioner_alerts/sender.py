@@ -363,7 +363,9 @@ class AlertSender:
                 entry = self._feed_entry(notification, message_id)
                 self.feed.add(entry)
                 self._push(entry, notification.notification_id)
-        except (SmsCapReached, UnrenderableAlert):
+        except (SmsCapReached, UnrenderableAlert, MalformedRecord):
+            # None of these is the practitioner's to fix: a message without its address is the
+            # writer's fault, so it is parked without showing up in their settings.
             raise
         except PermanentError as error:
             # The practitioner sees this in their settings and can fix the address.
