@@ -36,13 +36,8 @@ from tests.fakes import (
     InMemoryIdempotency,
     fake_sender,
 )
-from tests.unit.test_sender_bookkeeping import metrics_emitted
+from tests.unit.test_sender_bookkeeping import SMS_ONLY, WEBER, metrics_emitted
 
-WEBER = CalendarSettings(
-    calendar_id="cal-dr-weber", alert_email="praxis.weber@example.com", alert_mobile="+4915123456789"
-).with_contacts_verified()
-SMS_ONLY = WEBER.model_copy(update={"alert_email": None, "verified_email": None})
-EMAIL_ONLY = WEBER.model_copy(update={"alert_mobile": None, "verified_mobile": None})
 NOW = datetime(2027, 9, 8, 12, 1, tzinfo=UTC)
 
 
